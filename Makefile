@@ -1,0 +1,40 @@
+# policy-rag: two entry points.  `make demo` sets everything up and opens the chat;
+# `make test` sets everything up and runs the whole suite (what .ci/run calls).
+PY      ?= python3.11
+VENV    ?= .venv
+BIN      = $(VENV)/bin
+STAMP    = $(VENV)/.installed
+export GRADIO_ANALYTICS_ENABLED = False
+export HF_HUB_OFFLINE = 1
+export HF_HUB_DISABLE_TELEMETRY = 1
+export TOKENIZERS_PARALLELISM = false
+
+.PHONY: setup browser demo test bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[ui,st,dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian chromium + a CJK font for the browser tests (never `playwright install`).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else echo "browser: not root, cannot apt-get install chromium; browser tests will skip"; fi; fi
+
+demo: setup
+	$(BIN)/policy-rag ingest data/corpus --out index/chunks.jsonl --report index/ingest-report.txt
+	$(BIN)/policy-rag index build data/corpus
+	$(BIN)/policy-rag serve
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/retrieval.py
+
+clean:
+	rm -rf $(VENV) index/*/ .pytest_cache

