@@ -1,0 +1,1 @@
+"""Evaluation assets: the gold Q&A set (eval/qa.jsonl) and its validator."""
