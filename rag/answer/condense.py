@@ -1,0 +1,70 @@
+"""Follow-up questions made standalone, so retrieval sees the subject the user left out.
+
+With an LLM the condense prompt does it.  Without one, a rule that fits how Chinese
+follow-ups are formed: “那申报截止时间呢？” keeps the *topic* of the previous question and
+asks a new *attribute* of it.  The topic of “X的Y是什么” is X (the attributive before the
+last 的); a follow-up is recognised by a leading/embedded anaphor (那、它、该政策…), a
+trailing 呢, or being too short to stand alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answer.extractive import QUESTION_WORDS
+
+_LEADING_ANAPHOR = re.compile(
+    r"^(?:那么|那|那这个|那个|这个|这项|这些|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问)"
+    r"(?:政策|文件|通知|措施|意见|规定|项目)?的?[,，、]?"
+)
+_EMBEDDED_ANAPHOR = re.compile(r"它|该(?:政策|文件|通知|措施|意见|规定|项目)|这个|那个|上述|这项|此项|这些")
+_PUNCT = " ？?。！!，,、：:"
+_SHORT = 6  # a question of at most this many content characters cannot stand alone
+
+
+def _core(question: str) -> str:
+    return QUESTION_WORDS.sub("", question).strip(_PUNCT)
+
+
+def is_follow_up(question: str) -> bool:
+    q = question.strip()
+    return bool(
+        _LEADING_ANAPHOR.match(q)
+        or _EMBEDDED_ANAPHOR.search(q)
+        or (q.rstrip(_PUNCT).endswith("呢") and len(q) <= 15)
+        or len(_core(q)) <= _SHORT
+    )
+
+
+def topic(question: str) -> str:
+    """The subject of a question: the attributive before the last 的 of its content words."""
+    core = QUESTION_WORDS.sub(" ", question).strip(_PUNCT)
+    core = re.sub(r"\s+", "", core)
+    head, sep, _ = core.rpartition("的")
+    return head if sep and len(head) >= 2 else core
+
+
+def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """Resolve ``question`` against the topic of the user turns of ``history``.
+
+    A follow-up keeps the current topic; any other question sets a new one.
+    """
+    current = ""
+    for user, _answer in history:
+        if not (current and is_follow_up(user)):
+            current = topic(user)
+    if not current or not is_follow_up(question):
+        return question
+    rest = _LEADING_ANAPHOR.sub("", question.strip()).strip(_PUNCT).removesuffix("呢").strip(_PUNCT)
+    return f"关于{current}，{rest or question.strip()}？"
+
+
+def format_history(history: Sequence[tuple[str, str]], turns: int = 3, answer_chars: int = 300) -> str:
+    """The last ``turns`` exchanges for the condense prompt, long answers cut."""
+    lines = []
+    for user, answer in history[-turns:]:
+        lines.append(f"用户：{user.strip()}")
+        short = answer.strip()
+        lines.append(f"助手：{short[:answer_chars]}{'…' if len(short) > answer_chars else ''}")
+    return "\n".join(lines)

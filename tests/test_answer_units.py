@@ -1,0 +1,151 @@
+"""Answer-stage pieces without a server or an index: packing, verification, validity,
+the extractive answer and its evidence gate, rule-based follow-ups, calibration."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from rag.answer import Answerer, calibrate_refusal
+from rag.answer.condense import condense_heuristic, is_follow_up
+from rag.answer.context import Clause, format_clause, pack, split_sentences
+from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, answer_units, extract
+from rag.answer.llm import backend_name, load_prompt, make_chat_model
+from rag.answer.validity import validity_lines
+from rag.answer.verify import facts, normalise_markers, supported, verify
+from rag.config import Config, LLMConfig
+from rag.records import Chunk, Citation, Hit
+from rag.textnorm import compact
+from rag.tokens import count_tokens
+from tests.test_answer_llm import CHUNKS, QUESTION, BigramEmbedder, ListRetriever
+
+
+def clauses() -> list[Clause]:
+    return [Clause(i + 1, c, 1.0) for i, c in enumerate(CHUNKS)]
+
+
+def test_pack_numbers_hits_first_then_neighbours_within_budget() -> None:
+    side = Chunk("a2", "docA", CHUNKS[0].title, ("(四)",), "奖励对象须在2024年底前完成登记。", "000.txt", 140, 160, ordinal=4)
+    hits = [Hit(c, 1.0 - i / 10) for i, c in enumerate(CHUNKS)]
+    packed = pack(hits, 10_000, lambda chunk, n: [side] if chunk.chunk_id == "a1" else [], 1)
+    assert [(c.n, c.chunk.chunk_id, c.via) for c in packed] == [(1, "a1", None), (2, "b1", None), (3, "c1", None), (4, "a2", 1)]
+    first = count_tokens(format_clause(1, CHUNKS[0])) + 2
+    assert [c.chunk.chunk_id for c in pack(hits, first, None)] == ["a1"]
+    text = format_clause(1, CHUNKS[0])
+    assert text.startswith("[1] 《" + CHUNKS[0].title + "》（浙政办发〔2023〕63号）") and "条款位置：(三)加大财政支持" in text
+
+
+def test_split_sentences_is_verbatim() -> None:
+    text = "第一句,含逗号。第二句;第三句\n第四句没有句号"
+    assert split_sentences(text) == ["第一句,含逗号。", "第二句;", "第三句", "第四句没有句号"]
+
+
+def test_markers_and_facts() -> None:
+    assert normalise_markers("见【1】和[2, 3]及［4］") == "见[1]和[2][3]及[4]"
+    found = facts("1. 给予2 万元奖励[1]，比例30%，截至2024年5月30日，文号浙政办发[2023]63号，共1,200家")
+    assert found == ["2万元", "30%", "2024年5月30日", "文号浙政办发〔2023〕63号", "1200家"]
+    assert supported(found[3], compact("见浙政办发〔2023〕63号")) and not supported(found[3], compact("浙政办发〔2023〕64号"))
+
+
+def test_verify_renumbers_drops_and_flags() -> None:
+    text = "奖励2万元[3]，另有出口保险[1]与[9]；截止2024年5月30日[3]，补贴3万元[1]。"
+    v = verify(text, clauses())
+    assert v.dropped == (9,)
+    assert v.text == "奖励2万元[1]，另有出口保险[2]与；截止2024年5月30日[1]，补贴3万元[2]。"
+    assert [c.chunk.chunk_id for c in v.citations] == ["c1", "a1"]
+    # 2万元 is in a cited clause (a1); the deadline is only in b1, which is not cited; 3万元 is nowhere
+    assert v.unsupported == ("2024年5月30日", "3万元")
+    assert v.citations[1].quote == "对个体工商户转型为企业的，给予2万元一次性奖励。"
+
+
+def _cit(chunk: Chunk) -> Citation:
+    return Citation(1, chunk, 1.0)
+
+
+def test_validity_flags_expired_and_not_yet_in_force() -> None:
+    a = CHUNKS[0]
+    assert validity_lines([_cit(a)], date(2025, 1, 1)) == ("该措施有效期至2027年12月31日（《" + a.title + "》）。",)
+    expired = validity_lines([_cit(a)], date(2028, 3, 1))
+    assert "已失效" in expired[0] and "2027年12月31日" in expired[0]
+    future = Chunk("f", "docF", "某措施", (), "自2026年1月1日起施行。", "x.txt", 0, 10, valid_from="2026-01-01")
+    assert "尚未生效" in validity_lines([_cit(future)], date(2025, 6, 1))[0]
+    assert validity_lines([_cit(future)], date(2026, 6, 1)) == ("《某措施》自2026年1月1日起施行。",)
+    assert validity_lines([_cit(CHUNKS[2])], date(2025, 1, 1)) == ()
+
+
+def test_extractive_answer_quotes_verbatim_and_cites() -> None:
+    answerer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config(), today=lambda: date(2025, 1, 1))
+    answer = answerer.ask(QUESTION)
+    assert answer.backend == "extractive" and answer.extractive and not answer.refused
+    assert answer.text.startswith(EXTRACT_LABEL)
+    assert "“对个体工商户转型为企业的，给予2万元一次性奖励。”[1]" in answer.text
+    assert answer.citations[0].chunk.chunk_id == "a1"
+    for c in answer.citations:
+        assert c.quote and c.quote in c.chunk.text and f"“{c.quote}”[{c.n}]" in answer.text  # adjacent: verbatim
+    assert answer.unsupported == () and answer.dropped_citations == ()
+    assert answer.validity and "score" in answer.timings
+
+
+def test_non_adjacent_sentences_are_quoted_with_a_gap_mark() -> None:
+    clause = Clause(1, CHUNKS[0], 1.0)
+    units = [Scored(clause, 2, "丙。", 0.9, 0.9, 0.9), Scored(clause, 0, "甲。", 0.85, 0.8, 0.8)]
+    ex = extract(units, max_sentences=3, max_clauses=2)
+    assert ex.quotes == {1: "甲。" + GAP + "丙。"} and ex.evidence == 0.9
+    assert ex.text == EXTRACT_LABEL + "\n“甲。……丙。”[1]"
+    assert answer_units("须同时满足以下条件:1.在境内注册;2.职工不超过500人。末尾引导语:") == [
+        "须同时满足以下条件:1.在境内注册;", "2.职工不超过500人。"]
+
+
+def test_weak_evidence_refuses_and_names_nearest_documents() -> None:
+    cfg = Config().replace("answer", refuse_below=0.9)
+    answer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), cfg).ask("上海市人才落户积分怎么算？")
+    assert answer.refused and answer.citations == ()
+    assert answer.text.startswith("根据现有文件，未找到与“上海市人才落户积分怎么算”相关的规定。")
+    assert "《" + CHUNKS[0].title + "》" in answer.text
+
+
+def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
+    assert is_follow_up("那申报截止时间呢？") and is_follow_up("它的有效期到什么时候？") and is_follow_up("条件呢")
+    assert not is_follow_up("个体工商户转型升级为企业有哪些支持政策？")
+    history = [("国家科技型中小企业评价的申报条件是什么？", "…")]
+    assert condense_heuristic("那申报截止时间呢？", history) == "关于国家科技型中小企业评价，申报截止时间？"
+    assert condense_heuristic("人工智能产业有哪些支持？", history) == "人工智能产业有哪些支持？"
+    chained = history + [("那申报截止时间呢？", "…")]
+    assert condense_heuristic("它在哪里申报？", chained) == "关于国家科技型中小企业评价，在哪里申报？"
+
+
+def test_extractive_follow_up_retrieves_with_the_resolved_question() -> None:
+    retriever = ListRetriever(CHUNKS)
+    answer = Answerer(retriever, BigramEmbedder(), Config()).ask(
+        "那奖励多少呢？", history=[("个体工商户转型为企业的支持政策有哪些？", "…")]
+    )
+    assert retriever.queries == ["关于个体工商户转型为企业，奖励多少？"]
+    assert answer.standalone_question == retriever.queries[0] and "2万元" in answer.text
+
+
+def test_calibrate_refusal_separates_the_two_kinds() -> None:
+    scores = {"a": 0.9, "b": 0.8, "c": 0.7, "x": 0.4, "y": 0.5, "z": 0.75}
+    items = [{"question": q, "type": "numeric"} for q in "abc"] + [{"question": q, "type": "unanswerable"} for q in "xyz"]
+    t = calibrate_refusal(scores.__getitem__, items)
+    assert 0.5 < t <= 0.7 or 0.75 < t <= 0.8  # one mistake either way is the best possible
+    with pytest.raises(ValueError):
+        calibrate_refusal(scores.__getitem__, items[:3])
+
+
+def test_prompts_load_from_any_cwd_and_llm_is_optional(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert "[1]" in load_prompt("answer_system", "prompts") and "{history}" in load_prompt("condense", "prompts")
+    assert make_chat_model(LLMConfig()) is None
+    cfg = LLMConfig(base_url="http://127.0.0.1:9/v1", model="qwen")
+    assert backend_name(cfg, make_chat_model(cfg)) == "openai:qwen@127.0.0.1:9"
+
+
+def test_extractive_stream_is_the_final_text() -> None:
+    items = list(Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config()).stream(QUESTION))
+    assert "".join(items[:-1]) == items[-1].text and len(items) > 2
+
+
+def test_empty_question_is_answered_not_raised() -> None:
+    answer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config()).ask("  ")
+    assert answer.refused and answer.text == "请输入问题。"

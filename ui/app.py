@@ -1,0 +1,277 @@
+"""The Gradio chat: a thin front end over ``rag.service.Service``.
+
+It holds no pipeline logic: questions go to ``service.stream``, uploads to
+``service.add_files``, and what comes back (``Answer``/``Citation``/``AddReport``) is only
+formatted (``ui.render``).  Per-browser-session state (the conversation as plain text, for
+condensing follow-ups, and the answers, for feedback) lives in ``gr.State``; nothing is
+global, so several apps (tests) can run in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from rag.config import Config
+from rag.records import Answer, Chunk
+from ui import render
+
+if TYPE_CHECKING:
+    from rag.retrieve import Filters
+    from rag.service import Service
+
+log = logging.getLogger(__name__)
+
+ALL = "全部"
+CONTEXT_NEIGHBOURS = 1
+# Questions answerable from the bundled sample corpus (data/corpus).
+EXAMPLES = (
+    "杭州的“算力券”按什么比例给予补贴？",
+    "2022年浙江省软件业务收入是多少？",
+    "个体工商户转型升级为企业有哪些支持政策？",
+    "重点新材料首批次应用保险补偿机制试点的申报条件是什么？",
+    "低效工业用地整治的目标是什么？",
+    "2023年度高新技术企业申报工作有哪些要求？",
+)
+# System fonts only: a GoogleFont would make every browser fetch from the internet.
+FONTS = ("PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", "Noto Sans CJK SC", "sans-serif")
+
+Turn = dict[str, Any]  # {"question", "answer_text", "answer": Answer.to_dict()}
+
+
+def _filter_choices(service: Service) -> tuple[list[str], list[str], list[str]]:
+    """Document titles, issuers and years present in the index, for the filter dropdowns."""
+    docs = service.index.documents
+    titles = sorted({d.title for d in docs if d.title})
+    issuers = sorted({d.issuer for d in docs if d.issuer})
+    years = sorted({d.date[:4] for d in docs if d.date}, reverse=True)
+    return [ALL, *titles], [ALL, *issuers], [ALL, *years]
+
+
+def make_filters(service: Service, title: str | None, issuer: str | None, year: str | None) -> Filters | None:
+    """The side-panel choices as ``rag.retrieve.Filters`` (None when nothing is chosen)."""
+    from rag.retrieve import Filters  # noqa: F811 (runtime import; the TYPE_CHECKING one is for hints)
+
+    doc_ids = tuple(d.doc_id for d in service.index.documents if title and title != ALL and d.title == title)
+    chosen_issuer = issuer if issuer and issuer != ALL else None
+    chosen_year = int(year) if year and year != ALL else None
+    if not (doc_ids or chosen_issuer or chosen_year):
+        return None
+    return Filters(doc_ids=doc_ids, issuer=chosen_issuer, year=chosen_year)
+
+
+def status_markdown(service: Service) -> str:
+    """Backend and index status for the side panel."""
+    s = service.status()
+    backend = service.backend
+    kind = "摘录原文（未配置大模型）" if backend == "extractive" else f"大模型 `{backend}`"
+    emb = s.get("embedder") or {}
+    emb_text = f"`{emb.get('id')}`（{emb.get('dim')} 维）" if isinstance(emb, dict) else f"`{emb}`"
+    return (
+        f"**回答方式**：{kind}  \n"
+        f"**索引**：{s.get('documents', 0)} 份文件 · {s.get('chunks', 0)} 个条款  \n"
+        f"**向量模型**：{emb_text}"
+    )
+
+
+def _contexts(service: Service, answer: Answer) -> dict[str, Sequence[Chunk]]:
+    """Each cited clause with its neighbours, for the expanded card; the clause alone if that fails."""
+    out: dict[str, Sequence[Chunk]] = {}
+    for cite in answer.citations:
+        try:
+            around = list(service.index.neighbours(cite.chunk, CONTEXT_NEIGHBOURS))
+        except Exception:  # display only: a missing neighbour never breaks an answer
+            log.exception("neighbours failed for %s", cite.chunk.chunk_id)
+            around = []
+        if all(c.chunk_id != cite.chunk.chunk_id for c in around):
+            around = sorted([*around, cite.chunk], key=lambda c: c.ordinal)
+        out[cite.chunk.chunk_id] = around
+    return out
+
+
+def _append_feedback(path: Path, lock: threading.Lock, record: dict[str, Any]) -> None:
+    line = json.dumps(record, ensure_ascii=False)
+    with lock:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+def _keep_uploads(uploads: Sequence[Path], folder: Path) -> list[Path]:
+    """Copy uploads out of Gradio's temp cache (which is cleaned) so the index's source files stay put.
+
+    Each batch gets its own sub-folder, so an upload never overwrites a file already indexed.
+    """
+    batch = folder / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    batch.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for up in uploads:
+        dest = batch / up.name
+        shutil.copyfile(up, dest)
+        kept.append(dest)
+    return kept
+
+
+def _drop_refused(paths: Sequence[Path], files_ok: Sequence[str]) -> None:
+    """Delete the kept copies of files that were not added (and the batch folder if empty)."""
+    ok = {Path(f).name for f in files_ok} | {str(Path(f).resolve()) for f in files_ok}
+    for p in paths:
+        if p.name not in ok and str(p.resolve()) not in ok:
+            p.unlink(missing_ok=True)
+    for folder in {p.parent for p in paths}:
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _short_paths(message: str, paths: Sequence[Path]) -> str:
+    """An error message with the server-side folders taken out: the user knows the file by its name."""
+    for p in paths:
+        message = message.replace(str(p), p.name)
+    return message
+
+
+def build_app(service: Service, cfg: Config) -> gr.Blocks:
+    """The whole page; every handler closes over ``service`` (opened once by the caller)."""
+    feedback_path = Path(cfg.index.path) / "feedback.jsonl"
+    uploads_dir = Path(cfg.index.root) / "uploads"  # beside the index: its folder is replaced on every write
+    feedback_lock = threading.Lock()
+    titles, issuers, years = _filter_choices(service)
+
+    def respond(
+        message: str, chat: list[dict[str, Any]], turns: list[Turn], title: str, issuer: str, year: str
+    ) -> Iterator[tuple[list[dict[str, Any]], str, list[Turn]]]:
+        """Stream one answer into the chat, then replace it with the formatted, cited answer."""
+        question = (message or "").strip()
+        if not question:
+            yield chat, "", turns
+            return
+        chat = [*chat, {"role": "user", "content": question}, {"role": "assistant", "content": "正在检索…"}]
+        yield chat, "", turns
+        history = [(t["question"], t["answer_text"]) for t in turns]
+        text, answer = "", None
+        try:
+            for item in service.stream(question, history, make_filters(service, title, issuer, year), None):
+                if isinstance(item, Answer):
+                    answer = item
+                    break
+                text += item
+                chat[-1] = {"role": "assistant", "content": render.answer_text_html(text, ())}
+                yield chat, "", turns
+            if answer is None:
+                raise RuntimeError("回答流程没有返回结果")
+            html = render.answer_html(answer, _contexts(service, answer), date.today())
+        except Exception as exc:  # shown in the chat; the session stays usable
+            log.exception("answer failed")
+            chat[-1] = {"role": "assistant", "content": render.error_html(str(exc) or type(exc).__name__)}
+            yield chat, "", [*turns, {"question": question, "answer_text": "", "answer": None}]
+            return
+        chat[-1] = {"role": "assistant", "content": html}
+        yield chat, "", [*turns, {"question": question, "answer_text": answer.text, "answer": answer.to_dict()}]
+
+    def on_feedback(turns: list[Turn], data: gr.LikeData) -> None:
+        """👍/👎 on an answer: one JSON line in <index folder>/feedback.jsonl."""
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn_no = int(index) // 2
+        if data.liked is None or turn_no >= len(turns) or not turns[turn_no].get("answer"):
+            return
+        liked = data.liked if isinstance(data.liked, bool) else str(data.liked).lower() in {"like", "true", "👍"}
+        ans = turns[turn_no]["answer"]
+        _append_feedback(feedback_path, feedback_lock, {
+            "question": turns[turn_no]["question"],
+            "answer": ans["text"],
+            "citations": [{k: c[k] for k in ("n", "chunk_id", "title", "doc_number", "heading_path", "quote")}
+                          for c in ans["citations"]],
+            "rating": "up" if liked else "down",
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
+        gr.Info("感谢反馈，已记录。", duration=3)
+
+    def add_files(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        """Upload → ingest → embed → add, with a progress bar; refused files are listed with the reason."""
+        uploads = [Path(f if isinstance(f, str) else getattr(f, "name", str(f))) for f in (files or [])]
+        if not uploads:
+            report_html = render.add_report_html((), ("请先选择 .txt 或 .md 文件",), 0, 0)
+        else:
+            paths = _keep_uploads(uploads, uploads_dir)
+            with feedback_lock:  # an index rewrite replaces the folder: carry the feedback over
+                kept = feedback_path.read_bytes() if feedback_path.exists() else None
+                rep = service.add_files(paths, lambda frac, msg: progress(frac, desc=msg))
+                if kept is not None and not feedback_path.exists():
+                    feedback_path.write_bytes(kept)
+            _drop_refused(paths, rep.files_ok)
+            errors = [_short_paths(e, paths) for e in rep.errors]
+            report_html = render.add_report_html(rep.files_ok, errors, rep.documents_added, rep.chunks_added)
+        return (report_html, None, *refresh())
+
+    def refresh() -> tuple[Any, ...]:
+        """Status and filter choices as they are now (another session may have added files)."""
+        t, i, y = _filter_choices(service)
+        return status_markdown(service), gr.update(choices=t), gr.update(choices=i), gr.update(choices=y)
+
+    def clear() -> tuple[list[Any], str, list[Turn]]:
+        return [], "", []
+
+    with gr.Blocks(title="政策文件问答", analytics_enabled=False) as app:
+        turns = gr.State([])
+        gr.Markdown("## 政策文件问答\n根据已收录的政策文件作答，并逐条标注引用出处；找不到依据时会明确说明。")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(
+                    label="对话", height=680, elem_id="prag-chat", sanitize_html=True,
+                    feedback_options=("Like", "Dislike"), placeholder="请输入关于政策文件的问题，例如补贴标准、申报条件、有效期等。",
+                    buttons=["copy"],
+                )
+                with gr.Row():
+                    box = gr.Textbox(placeholder="输入问题，按回车发送", show_label=False, scale=5,
+                                     elem_id="prag-question", autofocus=True)
+                    send = gr.Button("发送", variant="primary", scale=1, elem_id="prag-send")
+            with gr.Column(scale=1, min_width=280):
+                status = gr.Markdown(status_markdown(service), elem_id="prag-status")
+                with gr.Accordion("筛选", open=True):
+                    f_title = gr.Dropdown(titles, value=ALL, label="文件", elem_id="prag-filter-doc")
+                    f_issuer = gr.Dropdown(issuers, value=ALL, label="发文机关", elem_id="prag-filter-issuer")
+                    f_year = gr.Dropdown(years, value=ALL, label="年份", elem_id="prag-filter-year")
+                gr.Examples(list(EXAMPLES), inputs=box, label="示例问题")
+                clear_btn = gr.Button("清空对话", elem_id="prag-clear")
+                with gr.Accordion("添加文件", open=True):
+                    files = gr.File(label="上传 .txt / .md 政策文件", file_count="multiple",
+                                    file_types=[".txt", ".md"], elem_id="prag-upload")
+                    add_btn = gr.Button("添加到索引", elem_id="prag-add")
+                    add_result = gr.HTML(elem_id="prag-add-result")
+
+        chat_inputs = [box, chat, turns, f_title, f_issuer, f_year]
+        chat_outputs = [chat, box, turns]
+        box.submit(respond, chat_inputs, chat_outputs, api_name="chat", concurrency_id="answer")
+        send.click(respond, chat_inputs, chat_outputs, api_visibility="private", concurrency_id="answer")
+        chat.like(on_feedback, turns, None, api_visibility="private")
+        clear_btn.click(clear, None, [chat, box, turns], api_visibility="private")
+        # clear the old report first, so a repeated identical report still shows as new
+        add_btn.click(lambda: "", None, add_result, api_visibility="private", queue=False).then(
+            add_files, files, [add_result, files, status, f_title, f_issuer, f_year],
+            api_name="add_files", concurrency_limit=1)
+        app.load(refresh, None, [status, f_title, f_issuer, f_year], api_visibility="private")
+    return app
+
+
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, concurrency: int = 4,
+           block: bool = True) -> None:
+    """Queue + launch with the offline settings: no share link, no analytics, system fonts only.
+
+    ``concurrency`` answers run at once (the embedder is lock-guarded, so more would only
+    queue inside it); the rest wait in Gradio's queue.  ``block=False`` returns once serving.
+    """
+    app.queue(default_concurrency_limit=concurrency, max_size=256)
+    app.launch(
+        server_name=host, server_port=port, share=False, prevent_thread_lock=not block, quiet=not block,
+        theme=gr.themes.Default(font=list(FONTS)), css=render.CSS, show_error=False,
+        enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False,
+        footer_links=["api"],
+    )
