@@ -140,7 +140,7 @@ def _short_paths(message: str, paths: Sequence[Path]) -> str:
 
 def build_app(service: Service, cfg: Config) -> gr.Blocks:
     """The whole page; every handler closes over ``service`` (opened once by the caller)."""
-    feedback_path = Path(cfg.index.path) / "feedback.jsonl"
+    feedback_path = cfg.index.feedback_path
     uploads_dir = Path(cfg.index.root) / "uploads"  # beside the index: its folder is replaced on every write
     feedback_lock = threading.Lock()
     titles, issuers, years = _filter_choices(service)
@@ -177,7 +177,7 @@ def build_app(service: Service, cfg: Config) -> gr.Blocks:
         yield chat, "", [*turns, {"question": question, "answer_text": answer.text, "answer": answer.to_dict()}]
 
     def on_feedback(turns: list[Turn], data: gr.LikeData) -> None:
-        """👍/👎 on an answer: one JSON line in <index folder>/feedback.jsonl."""
+        """👍/👎 on an answer: one JSON line in index/feedback/<name>.jsonl."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn_no = int(index) // 2
         if data.liked is None or turn_no >= len(turns) or not turns[turn_no].get("answer"):
@@ -201,11 +201,7 @@ def build_app(service: Service, cfg: Config) -> gr.Blocks:
             report_html = render.add_report_html((), ("请先选择 .txt 或 .md 文件",), 0, 0)
         else:
             paths = _keep_uploads(uploads, uploads_dir)
-            with feedback_lock:  # an index rewrite replaces the folder: carry the feedback over
-                kept = feedback_path.read_bytes() if feedback_path.exists() else None
-                rep = service.add_files(paths, lambda frac, msg: progress(frac, desc=msg))
-                if kept is not None and not feedback_path.exists():
-                    feedback_path.write_bytes(kept)
+            rep = service.add_files(paths, lambda frac, msg: progress(frac, desc=msg))
             _drop_refused(paths, rep.files_ok)
             errors = [_short_paths(e, paths) for e in rep.errors]
             report_html = render.add_report_html(rep.files_ok, errors, rep.documents_added, rep.chunks_added)

@@ -158,7 +158,7 @@ def test_corpus_question_with_cited_clause(page) -> None:
 
 
 def test_feedback_is_appended(page, served) -> None:
-    feedback = Path(served["cfg"].index.path) / "feedback.jsonl"
+    feedback = served["cfg"].index.feedback_path
     bot = page.locator("#prag-chat [data-testid='bot']").last
     bot.hover()
     like = page.locator("#prag-chat button[aria-label='赞'], #prag-chat button[aria-label='Like']").last
@@ -181,7 +181,7 @@ def test_uploaded_notice_is_answerable(page, served, tmp_path) -> None:
     report = upload(page, path)
     assert "已添加" in report, report
     assert len(served["service"].index.chunks) > before
-    feedback = Path(served["cfg"].index.path) / "feedback.jsonl"
+    feedback = served["cfg"].index.feedback_path
     assert feedback.exists() and feedback.read_text(encoding="utf-8").strip(), "feedback lost by the index rewrite"
     page.locator("#prag-add-result").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "04-upload.png"))
