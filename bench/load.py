@@ -29,14 +29,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+from ui.app import EXAMPLES  # noqa: E402  (after the env: importing gradio reads it)
+
 REPO = Path(__file__).resolve().parents[1]
-QUESTIONS = (
-    "杭州的“算力券”按什么比例给予补贴？",
-    "2022年浙江省软件业务收入是多少？",
-    "个体工商户转型升级为企业有哪些支持政策？",
-    "重点新材料首批次应用保险补偿机制试点的申报条件是什么？",
-    "低效工业用地整治的目标是什么？",
-    "2023年度高新技术企业申报工作有哪些要求？",
+QUESTIONS = EXAMPLES + (  # the page's own example questions, plus two more from the corpus
     "浙江省“415X”先进制造业集群建设的主要目标是什么？",
     "促进外贸回稳向好有哪些措施？",
 )
