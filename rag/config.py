@@ -49,7 +49,7 @@ class IndexConfig:
     ann_threshold: int = 50_000  # above this many vectors an HNSW index replaces exact search
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 64
+    hnsw_ef_search: int = 1024  # bench --scale 1000000: recall@10 0.973, p50 4.6 ms (64 gave 0.78)
 
     @property
     def path(self) -> Path:
