@@ -24,14 +24,12 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from rag.answer.context import split_sentences
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
 from rag.evaluation.runner import CitedClause, Retrieved, RetrieverSystem, SystemRun
 from rag.index import Index
 from rag.retrieve import BM25Retriever, DenseRetriever
-
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
-
 
 def bigrams(text: str) -> set[str]:
     """Character bigrams of the text without whitespace: a cheap lexical overlap measure."""
@@ -42,7 +40,7 @@ def bigrams(text: str) -> set[str]:
 def best_sentences(question: str, text: str, n: int = 3) -> str:
     """The ``n`` sentences of ``text`` sharing most character bigrams with the question, in text order."""
     flat = re.sub(r"\s*\n\s*", "", text)
-    sentences = [s.strip() for s in _SENTENCE_END.split(flat) if s.strip()]
+    sentences = [s.strip() for s in split_sentences(flat) if s.strip()]
     q = bigrams(question)
     ranked = sorted(range(len(sentences)), key=lambda i: (-len(q & bigrams(sentences[i])), i))
     return "".join(sentences[i] for i in sorted(ranked[:n]))

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TextIO
 
+from rag.answer.context import split_sentences
 from rag.evaluation import metrics as M
 from rag.evaluation.qaset import TYPES, UNANSWERABLE, QAItem
 from rag.records import Answer, Citation, Hit
@@ -170,7 +171,6 @@ JUDGE_USER = """下面是若干引用条款和一个回答（已按句编号）�
 
 回答句子：
 {sentences}"""
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 
 
 @dataclass
@@ -180,7 +180,7 @@ class Judge:
     model: ChatModel
 
     def score(self, answer: str, citations: Sequence[CitedClause]) -> float | None:
-        sentences = [s.strip() for s in _SENTENCE_END.split(M.strip_citations(answer)) if len(s.strip()) > 1]
+        sentences = [s.strip() for s in split_sentences(M.strip_citations(answer)) if len(s.strip()) > 1]
         if not sentences or not citations:
             return None if not sentences else 0.0
         clauses = "\n\n".join(f"[{c.n}] {c.text}" for c in citations)
