@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluation.qaset import TYPES, QAItem, QASetError, load_qa, validate
+from rag.evaluation.qaset import TYPES, QAItem, QASetError, load_qa, split_of, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 QA = ROOT / "eval" / "qa.jsonl"
@@ -150,15 +150,42 @@ def test_evidence_not_in_source(tmp_path, corpus):
     ev = "全省实现软件和信息服务收入 10770.9亿元"  # the corpus has a space before 亿元: not verbatim
     probs = validate(_write(tmp_path, [_dump(_item(evidence=[ev]))]), corpus)
     assert [p.field for p in probs] == ["evidence"]
-    assert "not found verbatim in doc.txt" in probs[0].message
+    assert "not found verbatim in one line of doc.txt" in probs[0].message
 
 
-def test_evidence_in_another_file_only_counts_for_multi(tmp_path, corpus):
+def test_evidence_counts_only_in_its_own_files(tmp_path, corpus):
+    """A comparison across notices names the second file; evidence found only elsewhere is wrong."""
     ev = ["全省实现软件和信息服务收入 10770.9 亿元", "每年“算力券”总额提升至2.5亿元"]
-    single = _item(evidence=ev, key_facts=["10770.9亿元", "2.5亿元"])
-    multi = dict(single, id="t-002", type="comparison_or_multi")
-    probs = validate(_write(tmp_path, [_dump(single), _dump(multi)]), corpus)
+    single = _item(evidence=ev, key_facts=["10770.9亿元", "2.5亿元"], type="comparison_or_multi")
+    named = dict(single, id="t-002", extra_source_files=["other.txt"])
+    probs = validate(_write(tmp_path, [_dump(single), _dump(named)]), corpus)
     assert [(p.line, p.field) for p in probs] == [(1, "evidence")]
+    assert "it is in other.txt: fix source_file" in probs[0].message
+
+
+def test_evidence_across_removed_noise_is_rejected(tmp_path, corpus):
+    """Evidence that straddles text the cleaner removes (here web cruft) can be in no chunk."""
+    (corpus / "cruft.txt").write_text("得分值不低于 60 分,且科技人员指标得分不得为 0 分。(详\n情请点击:(国家)科技型中小企业)\n",
+                                      encoding="utf-8")
+    bad = _item(source_file="cruft.txt", evidence=["得分值不低于 60 分,且科技人员指标得分不得为 0 分。(详"],
+                key_facts=["60分"])
+    good = dict(bad, id="t-002", evidence=["得分值不低于 60 分,且科技人员指标得分不得为 0 分。"])
+    probs = validate(_write(tmp_path, [_dump(bad), _dump(good)]), corpus)
+    assert [(p.line, p.field) for p in probs] == [(1, "evidence")]
+    assert "cleaning removes" in probs[0].message
+
+
+def test_optional_fields_round_trip_and_are_checked(tmp_path, corpus):
+    follow = _item(history=[{"question": "软件收入多少？", "answer": "10770.9亿元"}], split="dev")
+    miss = _item(id="t-002", type="unanswerable", key_facts=[], evidence=[], outcome="not_stated", split="test")
+    bad = _item(id="t-003", outcome="maybe", split="train", history=[["q", "a"]])
+    p = _write(tmp_path, [_dump(follow), _dump(miss), _dump(bad)])
+    probs = validate(p, corpus)
+    assert sorted(q.field for q in probs) == ["history", "outcome", "split"]
+    items = load_qa(_write(tmp_path, [_dump(follow), _dump(miss)]), corpus)
+    assert items[0].history == (("软件收入多少？", "10770.9亿元"),) and items[0].split == "dev"
+    assert items[1].outcome == "not_stated"
+    assert [QAItem.from_dict(it.to_dict()) for it in items] == items
 
 
 def test_unknown_source_file(tmp_path, corpus):
@@ -195,3 +222,21 @@ def test_load_qa_raises_with_every_problem(tmp_path, corpus):
     fields = [q.field for q in exc.value.problems]
     assert fields == ["<json>", "type", "id", "type"]
     assert f"{p}:1 [?] <json>" in str(exc.value)
+
+
+# --- the user-phrased set (eval/qa-user.jsonl) ----------------------------------------------------
+
+USER_QA = ROOT / "eval" / "qa-user.jsonl"
+
+
+def test_user_set_is_valid_and_shaped_as_promised():
+    """≥ 200 questions, ≥ 40 unanswerable near-misses with their refusal kind, ≥ 20 follow-ups, a 60/40 split."""
+    assert validate(USER_QA, CORPUS) == []
+    items = load_qa(USER_QA, CORPUS)
+    unanswerable = [it for it in items if it.type == "unanswerable"]
+    assert len(items) >= 200 and len(unanswerable) >= 40
+    assert all(it.outcome in ("not_stated", "not_found") for it in unanswerable)
+    assert sum(bool(it.history) for it in items) >= 20
+    splits = Counter(it.split for it in items)
+    assert set(splits) == {"dev", "test"} and 0.55 <= splits["dev"] / len(items) <= 0.65
+    assert all(it.split == split_of(it.id) for it in items), "the split is fixed by id"

@@ -9,7 +9,6 @@ the next clause.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -92,20 +91,3 @@ def pack(
 def render(clauses: Sequence[Clause]) -> str:
     """The numbered clauses as one prompt block."""
     return "\n\n".join(format_clause(c.n, c.chunk) for c in clauses)
-
-
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”」』）)]?)?")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a clause, verbatim, each with its end punctuation; blank pieces dropped."""
-    return [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
-
-
-def bigrams(folded: str) -> set[str]:
-    """Character bigrams of the CJK/alphanumeric runs of a folded text: the lexical unit for Chinese."""
-    runs = _WORD_RUN.findall(folded)
-    return {run[i : i + 2] for run in runs for i in range(max(len(run) - 1, 1))}
-
-
-_WORD_RUN = re.compile(r"[\u3400-\u9fff0-9a-z〔〕%.]+")

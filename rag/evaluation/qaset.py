@@ -5,21 +5,31 @@ evidence string that no longer occurs in the corpus (or a key fact the evidence 
 support) silently corrupts every retrieval/answer metric computed from the set.
 
 Rules (one JSON object per line, blank lines ignored):
-- every evidence string is a verbatim substring of ``source_file`` (one line of it, 8-80
-  chars).  ``comparison_or_multi`` items may need two files: ``source_file`` names the
-  first and their evidence may be found in ANY corpus file;
+- every evidence string is a verbatim substring of one line of ``source_file`` or of a file
+  named in ``extra_source_files`` (a question across two notices), 8-80 chars, and it also
+  survives cleaning: it occurs in the cleaned text of that file (compared in
+  :func:`rag.evaluation.metrics.match_form`), so no evidence straddles removed page
+  furniture, a table of contents or a duplicate copy, which no chunk can contain;
 - every key fact occurs in the concatenated evidence after :func:`rag.textnorm.compact`
   (NFKC, spaces removed) on both sides, so "2亿元" matches the corpus's "2 亿元";
-- ``unanswerable`` items carry no evidence and no key facts.
+- ``unanswerable`` items carry no evidence and no key facts, and may say which refusal is
+  right in ``outcome``: ``not_stated`` (a notice covers the topic but does not state what is
+  asked; ``source_file`` names it) or ``not_found`` (nothing in the corpus is about it);
+- ``history`` (optional) holds the earlier turns of a follow-up question, oldest first, as
+  ``{"question": ..., "answer": ...}`` objects;
+- ``split`` (optional) is ``dev`` or ``test``: what may be tuned on, and what is only reported.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.evaluation.metrics import match_form
+from rag.ingest.clean import clean
 from rag.textnorm import compact
 
 TYPES: tuple[str, ...] = (
@@ -35,8 +45,9 @@ TYPES: tuple[str, ...] = (
     "unanswerable",
 )
 
-MULTI_FILE_TYPE = "comparison_or_multi"
 UNANSWERABLE = "unanswerable"
+OUTCOMES: tuple[str, ...] = ("not_stated", "not_found")
+SPLITS: tuple[str, ...] = ("dev", "test")
 EVIDENCE_MIN_CHARS = 8
 EVIDENCE_MAX_CHARS = 80
 
@@ -64,6 +75,15 @@ class QAItem:
     source_file: str
     doc_title: str
     type: str
+    history: tuple[tuple[str, str], ...] = ()  # (question, answer) turns before this one
+    outcome: str = ""  # for unanswerable items: not_stated | not_found ("" = either)
+    extra_source_files: tuple[str, ...] = ()
+    split: str = ""
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every corpus file the evidence may come from."""
+        return (self.source_file, *self.extra_source_files)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "QAItem":
@@ -77,11 +97,15 @@ class QAItem:
             source_file=d["source_file"],
             doc_title=d["doc_title"],
             type=d["type"],
+            history=tuple((t["question"], t["answer"]) for t in d.get("history", ())),
+            outcome=d.get("outcome", ""),
+            extra_source_files=tuple(d.get("extra_source_files", ())),
+            split=d.get("split", ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form written to qa.jsonl (lists, field order as in the spec)."""
-        return {
+        """The JSON form written to qa.jsonl (lists, field order as in the spec; optional fields when set)."""
+        out: dict[str, Any] = {
             "id": self.id,
             "question": self.question,
             "answer": self.answer,
@@ -91,6 +115,15 @@ class QAItem:
             "doc_title": self.doc_title,
             "type": self.type,
         }
+        if self.extra_source_files:
+            out["extra_source_files"] = list(self.extra_source_files)
+        if self.history:
+            out["history"] = [{"question": q, "answer": a} for q, a in self.history]
+        if self.outcome:
+            out["outcome"] = self.outcome
+        if self.split:
+            out["split"] = self.split
+        return out
 
 
 @dataclass(frozen=True)
@@ -131,9 +164,40 @@ def _schema_problems(obj: Any, line: int, path: str) -> list[QAProblem]:
             out.append(QAProblem(line, item_id, name, "required field is missing", path))
         elif not isinstance(obj[name], list) or not all(isinstance(x, str) for x in obj[name]):
             out.append(QAProblem(line, item_id, name, "expected a list of strings", path))
-    unknown = sorted(set(obj) - set(_STR_FIELDS) - set(_LIST_FIELDS))
+    out.extend(_optional_problems(obj, item_id, line, path))
+    unknown = sorted(set(obj) - set(_STR_FIELDS) - set(_LIST_FIELDS) - set(_OPTIONAL_FIELDS))
     if unknown:
         out.append(QAProblem(line, item_id, "<line>", f"unknown field(s) {unknown}", path))
+    return out
+
+
+DEV_SHARE = 60  # per cent of items in the dev split
+
+
+def split_of(item_id: str) -> str:
+    """The fixed split of an item, from a hash of its id: ``dev`` (tuned on) or ``test`` (only reported)."""
+    return "dev" if int(hashlib.sha256(item_id.encode("utf-8")).hexdigest(), 16) % 100 < DEV_SHARE else "test"
+
+
+_OPTIONAL_FIELDS: tuple[str, ...] = ("history", "outcome", "extra_source_files", "split")
+
+
+def _optional_problems(obj: dict[str, Any], item_id: str, line: int, path: str) -> list[QAProblem]:
+    """Types and values of the optional fields."""
+    out: list[QAProblem] = []
+    history = obj.get("history", [])
+    if not isinstance(history, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("question"), str) and isinstance(t.get("answer"), str)
+        for t in history
+    ):
+        out.append(QAProblem(line, item_id, "history", 'expected a list of {"question": str, "answer": str}', path))
+    if obj.get("outcome", "") not in ("", *OUTCOMES):
+        out.append(QAProblem(line, item_id, "outcome", f"expected one of {', '.join(OUTCOMES)}", path))
+    if obj.get("split", "") not in ("", *SPLITS):
+        out.append(QAProblem(line, item_id, "split", f"expected one of {', '.join(SPLITS)}", path))
+    extra = obj.get("extra_source_files", [])
+    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
+        out.append(QAProblem(line, item_id, "extra_source_files", "expected a list of strings", path))
     return out
 
 
@@ -172,6 +236,8 @@ def _item_problems(p: _Parsed, path: str) -> list[QAProblem]:
             out.append(QAProblem(line, it.id, "evidence", "unanswerable item must have no evidence", path))
         if it.key_facts:
             out.append(QAProblem(line, it.id, "key_facts", "unanswerable item must have no key facts", path))
+    elif it.outcome:
+        out.append(QAProblem(line, it.id, "outcome", "only unanswerable items have an outcome", path))
     elif it.type in TYPES:
         if not it.evidence:
             out.append(QAProblem(line, it.id, "evidence", "answerable item needs at least one evidence string", path))
@@ -193,21 +259,37 @@ def _item_problems(p: _Parsed, path: str) -> list[QAProblem]:
     return out
 
 
-def _corpus_problems(p: _Parsed, corpus: dict[str, str], path: str) -> list[QAProblem]:
-    """Evidence must occur verbatim; key facts must be supported by the evidence."""
+@dataclass(frozen=True)
+class _CorpusFile:
+    """A corpus file as the validator needs it: its raw lines and its cleaned text in match form."""
+
+    lines: tuple[str, ...]
+    cleaned: str
+
+    @classmethod
+    def read(cls, path: Path) -> _CorpusFile:
+        raw = path.read_text(encoding="utf-8")
+        return cls(tuple(raw.splitlines()), match_form(clean(raw).text))
+
+
+def _corpus_problems(p: _Parsed, corpus: dict[str, _CorpusFile], path: str) -> list[QAProblem]:
+    """Evidence must occur verbatim in its own file(s) and survive cleaning; key facts must be in the evidence."""
     it, line = p.item, p.line
     out: list[QAProblem] = []
-    if not it.evidence:
-        return out
-    source = corpus.get(it.source_file)
-    if source is None:
-        out.append(QAProblem(line, it.id, "source_file", f"{it.source_file!r} is not a file in the corpus", path))
-    for ev in it.evidence:
-        if it.type == MULTI_FILE_TYPE:
-            if not any(ev in text for text in corpus.values()):
-                out.append(QAProblem(line, it.id, "evidence", f"not found verbatim in any corpus file: {ev!r}", path))
-        elif source is not None and ev not in source:
-            out.append(QAProblem(line, it.id, "evidence", f"not found verbatim in {it.source_file}: {ev!r}", path))
+    for name in it.files if (it.evidence or it.source_file) else ():
+        if name not in corpus:
+            out.append(QAProblem(line, it.id, "source_file", f"{name!r} is not a file in the corpus", path))
+    files = [corpus[name] for name in it.files if name in corpus]
+    named = " or ".join(it.files)
+    for ev in it.evidence if files else ():
+        if not any(ev in raw for f in files for raw in f.lines):
+            elsewhere = [n for n, f in corpus.items() if n not in it.files and any(ev in raw for raw in f.lines)]
+            hint = f" (it is in {', '.join(elsewhere)}: fix source_file)" if elsewhere else ""
+            out.append(QAProblem(line, it.id, "evidence", f"not found verbatim in one line of {named}: {ev!r}{hint}",
+                                 path))
+        elif not any(match_form(ev) in f.cleaned for f in files):
+            out.append(QAProblem(line, it.id, "evidence", f"only found across text that cleaning removes (page "
+                                 f"furniture, a table of contents or a duplicate copy) in {named}: {ev!r}", path))
     joined = compact("".join(it.evidence))
     for kf in it.key_facts:
         if kf.strip() and compact(kf) not in joined:
@@ -215,9 +297,9 @@ def _corpus_problems(p: _Parsed, corpus: dict[str, str], path: str) -> list[QAPr
     return out
 
 
-def _read_corpus(corpus_dir: Path) -> dict[str, str]:
-    """File name -> text for every *.txt in the corpus directory."""
-    return {f.name: f.read_text(encoding="utf-8") for f in sorted(Path(corpus_dir).glob("*.txt"))}
+def _read_corpus(corpus_dir: Path) -> dict[str, _CorpusFile]:
+    """File name -> lines and cleaned text for every *.txt in the corpus directory."""
+    return {f.name: _CorpusFile.read(f) for f in sorted(Path(corpus_dir).glob("*.txt"))}
 
 
 def _check(path: Path, corpus_dir: Path | None) -> tuple[list[QAItem], list[QAProblem]]:

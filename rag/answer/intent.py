@@ -1,0 +1,110 @@
+"""What a question asks for, read from its wording alone: the kind of fact, its parts, its qualifiers.
+
+Why a separate step: whether a clause *answers* a question depends far less on how the
+question is worded than on whether the clause states the kind of thing asked (an amount
+for “补多少钱”, a date for “啥时候截止”, a 文号 for “几号文”) about the place and year the
+question names.  Those signals survive paraphrase; bigram overlap does not.  The patterns
+cover how people ask (colloquial forms included), not any one document's wording.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.textnorm import compact, fold
+
+QUESTION_WORDS = re.compile(
+    r"请问|是什么|有哪些|哪些|什么|多少|几个|几家|几项|第几|如何|怎么样|怎样|怎么|是否|有没有|有无|吗|呢|吧|哪个|哪里|哪|啥|咋"
+)
+
+# Kinds of fact a question can ask for.  ``money`` and ``number`` and ``date`` are checked
+# against the candidate sentence (does it state one?); the ``meta`` kinds are answered from
+# the document record (title, 文号, issuer, dates) rather than from a body sentence.
+_ASKS: dict[str, re.Pattern[str]] = {
+    "money": re.compile(r"多少钱|金额|几[万千百]|(?:奖励|补助|补贴|资助|奖补|支持|补|给|发|贴息|扶持)(?:了)?多少|"
+                        r"多少(?:资金|经费|补贴|奖励|补助|钱)|最多(?:能)?(?:给|补|拿|领|申请)|上限|封顶"),
+    "number": re.compile(r"多少|几[个家项年天批类名人次倍条件万千百]|比例|百分之|几成|多大|上限|最高|最多|至少|不低于|不少于|"
+                         r"标准是|目标是|排第几|第几"),
+    "date": re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号(?!文)|日期|截止|期限|有效期|多久|多长时间|哪年|几年|到哪年|"
+                       r"什么时间|啥时间"),
+    "list": re.compile(r"哪些|哪几|有啥|都有什么|包括什么|包括哪|包含|列一下|几类|几种|几方面|几项|都有谁|都是谁"),
+    "yes_no": re.compile(r"能不能|可不可以|可以吗|能否|是否|行不行|算不算|有没有|是不是|会不会|要不要|需不需要|还能|吗[？?]?$"),
+    "procedure": re.compile(r"怎么申请|怎么申报|如何申报|如何申请|怎么报|去哪|向谁|找谁|流程|步骤|程序|材料|怎么办|怎么弄|怎么操作|"
+                            r"在哪(?:里)?(?:报|申请|提交)|提交什么|走什么"),
+    "condition": re.compile(r"条件|要求|门槛|够不够|符合|资格|够格|哪些企业|什么企业|什么样的|谁可以|能享受|适用"),
+}
+_META: dict[str, re.Pattern[str]] = {
+    "issuer": re.compile(r"哪个部门|哪些部门|哪几个部门|哪几家|哪个单位|哪些单位|谁发|谁印发|谁出的|发文(?:单位|机关|部门)|"
+                         r"发布(?:单位|机关|部门)|印发(?:单位|机关)|哪家(?:单位|机关|部门)|联合(?:发|印发|发布)|牵头"),
+    "docno": re.compile(r"文号|几号文|什么文|发文字号|哪个文件|编号"),
+    "issued": re.compile(r"(?:什么时候|啥时候|何时|哪天|哪一天)(?:发|印发|发布|出台|下发)|印发(?:日期|时间)|发布(?:日期|时间)|成文"),
+    "valid": re.compile(r"施行|生效|有效期|执行到|管到|有效到|什么时候(?:开始)?(?:执行|实施)|啥时候(?:开始)?(?:执行|实施)|过期|还有效"),
+}
+# A place or year named in the question: a clause that never mentions it is about somewhere
+# or some time else, however similar the wording (the typical near-miss).
+_PLACE = re.compile(r"(?<![全本各该城省市县区超都])([\u4e00-\u9fff]{2,3}?)(?:省|市|县|区)")
+_KNOWN_PLACES = re.compile(
+    r"北京|上海|天津|重庆|江苏|广东|福建|安徽|江西|山东|河南|湖北|湖南|四川|浙江|杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|"
+    r"台州|丽水|义乌|嘉善|深圳|苏州|南京|厦门|合肥|武汉|成都|西安|青岛|无锡|余杭|萧山|滨江|西湖区|上城|拱墅|临平|钱塘|富阳|"
+    r"临安|桐庐|淳安|建德|海宁|平湖|桐乡|长兴|德清|安吉|南浔|吴兴|慈溪|余姚|乐清|瑞安|诸暨|上虞|柯桥|东阳|永康|兰溪|玉环|"
+    r"温岭|临海|龙泉|江山|长三角|全国"
+)
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|一样吗|哪个(?:多|高|大|早)|相比|和.{1,20}比")
+_PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有|此外|以及|同时|顺便问一下|顺便问|再问一下|那么)[，,]?")
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a question asks: kinds of fact, document-record fields, its parts and qualifiers."""
+
+    kinds: tuple[str, ...]  # money | number | date | list | yes_no | procedure | condition
+    meta: tuple[str, ...]  # issuer | docno | issued | valid: answered from the document record
+    parts: tuple[str, ...]  # the sub-questions of a multi-part question (one when it is single)
+    places: tuple[str, ...]
+    years: tuple[str, ...]
+    compare: bool  # “分别/对比”: one answer unit from each document named
+
+    @property
+    def qualifiers(self) -> tuple[str, ...]:
+        return self.places + self.years
+
+    @property
+    def fact_kinds(self) -> tuple[str, ...]:
+        """The kinds a sentence must state to answer (``money`` implies ``number``)."""
+        kinds = tuple(k for k in self.kinds if k in ("money", "number", "date"))
+        return tuple(k for k in kinds if not (k == "number" and "money" in kinds))
+
+
+def read_intent(question: str) -> Intent:
+    """The :class:`Intent` of a (standalone) question."""
+    q = fold(question)
+    kinds = tuple(k for k, p in _ASKS.items() if p.search(q))
+    meta = tuple(k for k, p in _META.items() if p.search(q))
+    if "valid" in meta or "issued" in meta:  # “什么时候施行” is a record date, not a body figure
+        kinds = tuple(k for k in kinds if k != "date")
+    places = _places(q)
+    years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
+    parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 4)
+    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)))
+
+
+def _places(q: str) -> tuple[str, ...]:
+    found = [m.group(0) for m in _KNOWN_PLACES.finditer(q)]
+    found += [m.group(1) for m in _PLACE.finditer(compact(q)) if not any(m.group(1) in f or f in m.group(1)
+                                                                          for f in found)]
+    return tuple(dict.fromkeys(found))
+
+
+_FACT_PATTERNS: dict[str, re.Pattern[str]] = {
+    "date": re.compile(r"\d\s*[年月日]|工作日|\d+\s*天|[一二三四五六七八九十两]+(?:年|个月|天|日)|年底|月底|即日起|前[，,。]"),
+    "number": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:%|[万亿千百]|[元个家项倍名人次分件批类所亩天年]|"
+                         r"个月|平方米|个百分点)|[一二三四五六七八九十两百千万亿]+(?:元|万|亿|%|个|家|项|倍|名|人|次)|百分之|一半|翻番"),
+    "money": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:[万亿千百]*元|%)|百分之|[一二三四五六七八九十两百千万]+元"),
+}
+
+
+def states(sentence: str, kind: str) -> bool:
+    """Whether ``sentence`` states a fact of ``kind`` (money, number, date)."""
+    return bool(_FACT_PATTERNS[kind].search(sentence))
