@@ -78,9 +78,19 @@ class AnswerConfig:
     context_tokens: int = 3000  # token budget for the clauses packed into the prompt
     neighbours: int = 1  # clauses either side of a hit added when the budget allows
     max_citations: int = 5
-    refuse_below: float = 0.618  # `policy-rag eval --calibrate`: eval/qa.jsonl, 241 items, keep >= 90 % answerable
-    extract_sentences: int = 3
+    extract_sentences: int = 3  # units quoted at most (one more for a multi-part question)
     prompts_dir: str = "prompts"
+    # Scoring of answer units (rag/answer/extractive.py).  Hand-set, not fitted: eval/baseline.json
+    # records them beside the answerability model's hash, so the gate notices when they change.
+    unit_dense_weight: float = 0.5  # cosine vs bigram share in a unit's score
+    kind_penalty: float = 0.1  # a unit that does not state the kind of fact asked (no amount for 补多少钱)
+    qualifier_penalty: float = 0.15  # times the share of the question's places/years its clause never names
+    rank_penalty: float = 0.02  # per retrieval rank of the unit's clause
+    keep_margin: float = 0.05  # units within this of the best are quoted too
+    answer_chars: int = 200  # a plain answer's quoted units stop growing here
+    list_chars: int = 260  # a list answer's items stop here
+    part_candidates: int = 30  # best units searched for each part of a multi-part question
+    answerability: str = ""  # answerability model JSON; "" = the bundled rag/answer/answerability.json
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,15 @@ Layout of ``<root>/<name>/``::
     vectors.faiss     faiss.write_index (row i = chunks.jsonl line i); no pickle anywhere
     chunks.jsonl      one Chunk.to_dict() per line
     documents.jsonl   one Document.to_dict() per line
+    units.npy         float32 vectors of every chunk's quotable units (``rag.sentences.quotable_units``),
+                      chunk by chunk in row order; numpy format, loaded with allow_pickle=False.
+                      The answer stage scores sentences with these, so it embeds only the question.
 
 Writes are atomic: the new index is written to ``.<name>.building-<pid>`` beside the target,
 the old folder is renamed to ``.<name>.previous``, the new one renamed into place, and the
 previous one deleted.  A process killed at any moment leaves either the old index in place,
 or (in the instant between the two renames) ``.<name>.previous``, which ``load_index``
-reads and the next write puts back.  Readers take all four files through one directory
+reads and the next write puts back.  Readers take all five files through one directory
 handle, so a concurrent swap never mixes two builds.  Updates reuse the stored vectors of unchanged chunks, so only new or changed
 text reaches the embedder.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -37,13 +41,14 @@ import numpy as np
 from rag.config import IndexConfig
 from rag.embed import Embedder
 from rag.records import Chunk, Document
+from rag.sentences import quotable_units
 
 try:  # the chunker owns its version; fall back to ours until the ingest stage defines one
     from rag.ingest import CHUNKER_VERSION
 except ImportError:
     CHUNKER_VERSION = "clauses-1"
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: units.npy (sentence vectors)
 
 
 class IndexNotFoundError(FileNotFoundError):
@@ -79,11 +84,18 @@ class Index:
     documents: list[Document]
     manifest: dict[str, Any]
     faiss_index: faiss.Index
+    units: np.ndarray  # vectors of every chunk's quotable units, chunk by chunk in row order
     _by_doc: dict[str, list[int]] = field(init=False, repr=False)
     _pos: dict[str, int] = field(init=False, repr=False)
+    _unit_start: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._pos = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        counts = [len(quotable_units(c.text)) for c in self.chunks]
+        self._unit_start = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        if int(self._unit_start[-1]) != len(self.units):
+            raise IndexMismatchError(f"index at {self.path}/ has {len(self.units)} unit vectors for "
+                                     f"{int(self._unit_start[-1])} units; rebuild with: policy-rag index build [PATH ...]")
         by_doc: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             by_doc.setdefault(c.doc_id, []).append(i)
@@ -121,6 +133,15 @@ class Index:
     def position(self, chunk: Chunk) -> int:
         return self._pos[chunk.chunk_id]
 
+    def unit_vectors(self, chunk: Chunk) -> np.ndarray:
+        """Vectors of ``quotable_units(chunk.text)``, in order (computed when the index was built)."""
+        row = self._pos[chunk.chunk_id]
+        return self.units[self._unit_start[row]:self._unit_start[row + 1]]
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """Every chunk of one document, in reading order."""
+        return [self.chunks[r] for r in self._by_doc.get(doc_id, [])]
+
     def neighbours(self, chunk: Chunk, n: int) -> list[Chunk]:
         """Up to ``n`` chunks either side of ``chunk`` in its document, itself excluded, in order."""
         rows = self._by_doc.get(chunk.doc_id, [])
@@ -149,11 +170,27 @@ def _embedder_info(embedder: Embedder) -> dict[str, Any]:
     return {"id": embedder.id, "dim": int(embedder.dim)}
 
 
+def _embed_reusing(embedder: Embedder, texts: Sequence[str], reuse: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+    """Vectors of ``texts``, taken from ``reuse`` by text hash where possible; and how many were embedded."""
+    hashes = [text_hash(t) for t in texts]
+    todo = [i for i, h in enumerate(hashes) if h not in reuse]
+    vectors = np.zeros((len(texts), embedder.dim), np.float32)
+    if todo:
+        new = embedder.embed_passages([texts[i] for i in todo])
+        if new.shape != (len(todo), embedder.dim):
+            raise IndexUpdateError(f"embedder {embedder.id} returned shape {new.shape}, expected {(len(todo), embedder.dim)}")
+        vectors[todo] = new
+    for i, h in enumerate(hashes):
+        if h in reuse:
+            vectors[i] = reuse[h]
+    return vectors, len(todo)
+
+
 def _assemble(
     cfg: IndexConfig, embedder: Embedder, documents: Sequence[Document], chunks: Sequence[Chunk],
     reuse: dict[str, np.ndarray] | None = None,
 ) -> tuple[Index, int]:
-    """Vectors for ``chunks`` (reused by text hash where possible, else embedded) -> Index in memory.
+    """Vectors for ``chunks`` and their units (reused by text hash where possible, else embedded) -> Index.
 
     Returns the index and how many texts were sent to the embedder.
     """
@@ -163,18 +200,9 @@ def _assemble(
     if len(set(ids)) != len(ids):
         raise IndexUpdateError("duplicate chunk ids: the same document was given twice")
     reuse = reuse or {}
-    texts = [c.embed_text() for c in chunks]
-    hashes = [text_hash(t) for t in texts]
-    todo = [i for i, h in enumerate(hashes) if h not in reuse]
-    vectors = np.zeros((len(chunks), embedder.dim), np.float32)
-    if todo:
-        new = embedder.embed_passages([texts[i] for i in todo])
-        if new.shape != (len(todo), embedder.dim):
-            raise IndexUpdateError(f"embedder {embedder.id} returned shape {new.shape}, expected {(len(todo), embedder.dim)}")
-        vectors[todo] = new
-    for i, h in enumerate(hashes):
-        if h in reuse:
-            vectors[i] = reuse[h]
+    vectors, embedded = _embed_reusing(embedder, [c.embed_text() for c in chunks], reuse)
+    units, embedded_units = _embed_reusing(embedder, [u.strip() for c in chunks for _, u in quotable_units(c.text)],
+                                           reuse)
     fi, kind = make_faiss_index(cfg, vectors, embedder.dim)
     by_doc: dict[str, list[Chunk]] = {}
     for c in chunks:
@@ -186,7 +214,8 @@ def _assemble(
         "index_type": kind,
         "hnsw": {"m": cfg.hnsw_m, "ef_construction": cfg.hnsw_ef_construction} if kind == "hnsw" else None,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "counts": {"documents": len(documents), "chunks": len(chunks), "vectors": int(fi.ntotal)},
+        "counts": {"documents": len(documents), "chunks": len(chunks), "vectors": int(fi.ntotal),
+                   "units": len(units)},
         "documents": {
             d.doc_id: {"source_file": d.source_file, "title": d.title,
                        "chunks": len(by_doc.get(d.doc_id, [])),
@@ -194,7 +223,7 @@ def _assemble(
             for d in documents
         },
     }
-    return Index(cfg.path, chunks, documents, manifest, fi), len(todo)
+    return Index(cfg.path, chunks, documents, manifest, fi, units), embedded + embedded_units
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -255,6 +284,8 @@ def save(index: Index) -> None:
     faiss.write_index(index.faiss_index, str(tmp / "vectors.faiss"))
     _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in index.chunks))
     _write_jsonl(tmp / "documents.jsonl", (d.to_dict() for d in index.documents))
+    with open(tmp / "units.npy", "wb") as f:
+        np.save(f, np.ascontiguousarray(index.units, dtype=np.float32), allow_pickle=False)
     (tmp / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     for path in [*tmp.iterdir(), tmp]:
         _fsync(path)
@@ -310,8 +341,8 @@ def check_compatible(manifest: dict[str, Any], embedder: Embedder, where: Path) 
                                  "(add --embedder BACKEND before `index` to pick another embedder)")
 
 
-def _read_snapshot(folder: Path) -> tuple[dict[str, Any], faiss.Index, list[Chunk], list[Document]]:
-    """Read all four files through one directory handle: a concurrent swap renames folders, so
+def _read_snapshot(folder: Path) -> tuple[dict[str, Any], faiss.Index, list[Chunk], list[Document], np.ndarray]:
+    """Read all five files through one directory handle: a concurrent swap renames folders, so
     every file comes from the same build, or the folder vanished (FileNotFoundError)."""
     dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -325,9 +356,10 @@ def _read_snapshot(folder: Path) -> tuple[dict[str, Any], faiss.Index, list[Chun
                   if line.strip()]
         documents = [Document.from_dict(json.loads(line))
                      for line in read("documents.jsonl").decode("utf-8").splitlines() if line.strip()]
+        units = np.load(io.BytesIO(read("units.npy")), allow_pickle=False)
     finally:
         os.close(dfd)
-    return manifest, fi, chunks, documents
+    return manifest, fi, chunks, documents, units
 
 
 def load_index(cfg: IndexConfig, embedder: Embedder, attempts: int = 3) -> Index:
@@ -336,7 +368,7 @@ def load_index(cfg: IndexConfig, embedder: Embedder, attempts: int = 3) -> Index
         live, manifest = _read_manifest(cfg)
         check_compatible(manifest, embedder, cfg.path)
         try:
-            manifest, fi, chunks, documents = _read_snapshot(live)
+            manifest, fi, chunks, documents, units = _read_snapshot(live)
             break
         except FileNotFoundError:  # replaced while we read it: read the new one
             if attempt == attempts - 1:
@@ -348,7 +380,7 @@ def load_index(cfg: IndexConfig, embedder: Embedder, attempts: int = 3) -> Index
     if not fi.ntotal == len(chunks) == manifest.get("counts", {}).get("chunks"):
         raise IndexMismatchError(f"index at {cfg.path}/ is inconsistent ({fi.ntotal} vectors, {len(chunks)} chunks); "
                                  "rebuild with: policy-rag index build [PATH ...]")
-    return Index(cfg.path, chunks, documents, manifest, fi)
+    return Index(cfg.path, chunks, documents, manifest, fi, units)
 
 
 def _load_or_empty(cfg: IndexConfig, embedder: Embedder) -> Index:
@@ -356,13 +388,16 @@ def _load_or_empty(cfg: IndexConfig, embedder: Embedder) -> Index:
         return load_index(cfg, embedder)
     except IndexNotFoundError:
         fi, kind = make_faiss_index(cfg, np.zeros((0, embedder.dim), np.float32), embedder.dim)
-        return Index(cfg.path, [], [], {"index_type": kind}, fi)
+        return Index(cfg.path, [], [], {"index_type": kind}, fi, np.zeros((0, embedder.dim), np.float32))
 
 
 def _reusable(index: Index) -> dict[str, np.ndarray]:
-    """Stored vectors by embed-text hash: what an update need not embed again."""
+    """Stored chunk and unit vectors by text hash: what an update need not embed again."""
     vecs = index.vectors()
-    return {text_hash(c.embed_text()): vecs[i] for i, c in enumerate(index.chunks)}
+    reuse = {text_hash(c.embed_text()): vecs[i] for i, c in enumerate(index.chunks)}
+    for c in index.chunks:
+        reuse.update(zip((text_hash(u.strip()) for _, u in quotable_units(c.text)), index.unit_vectors(c)))
+    return reuse
 
 
 def _matches(doc: Document, keys: set[str]) -> bool:

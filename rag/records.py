@@ -166,7 +166,8 @@ class Answer:
     question: str
     text: str
     citations: tuple[Citation, ...] = ()
-    refused: bool = False
+    refused: bool = False  # True for both refusals (outcome not_stated or not_found)
+    outcome: str = "answered"  # answered | not_stated (topic covered, the thing asked is not) | not_found
     extractive: bool = False  # True when the text was extracted, not generated
     backend: str = "extractive"
     standalone_question: str = ""  # the question after condensing with chat history
@@ -175,6 +176,7 @@ class Answer:
     validity: tuple[str, ...] = ()  # e.g. “该措施有效期至2027年12月31日” / expired warnings
     notes: tuple[str, ...] = ()  # fallbacks, truncated query, LLM errors …
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    answerability: float | None = None  # the model's P(answerable), when it was assessed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,7 +184,9 @@ class Answer:
             "standalone_question": self.standalone_question,
             "text": self.text,
             "citations": [c.to_dict() for c in self.citations],
+            "outcome": self.outcome,
             "refused": self.refused,
+            "answerability": self.answerability,
             "extractive": self.extractive,
             "backend": self.backend,
             "unsupported": list(self.unsupported),

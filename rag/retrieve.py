@@ -224,6 +224,12 @@ class HybridRetriever:
     def neighbours(self, chunk: Chunk, n: int) -> list[Chunk]:
         return self.index.neighbours(chunk, n)
 
+    def unit_vectors(self, chunk: Chunk) -> np.ndarray:
+        return self.index.unit_vectors(chunk)
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        return self.index.document_chunks(doc_id)
+
     def prepare(self, query: str) -> tuple[str, tuple[str, ...]]:
         """Trim, reject empty, truncate to ``max_query_chars`` (with a note)."""
         q = " ".join((query or "").split())

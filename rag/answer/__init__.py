@@ -1,49 +1,72 @@
 """The answer stage: question (+ history) -> retrieved clauses -> verified, cited ``Answer``.
 
 One pipeline for both backends, so the checks never depend on who wrote the text:
-condense -> retrieve -> pack -> score sentences (evidence gate) -> LLM or extract ->
-verify citations and facts -> validity.  An LLM failure of any kind becomes a note and
-the extractive answer; nothing here raises to the caller because of the model.
+condense -> retrieve -> pack -> read the intent, score units, assess answerability ->
+LLM or extract -> verify citations and facts -> validity.  Three outcomes: ``answered``,
+``not_stated`` (the documents cover the topic, not the thing asked) and ``not_found``
+(nothing relevant).  Without an LLM the answerability model decides all three; with one it
+only rules out ``not_found`` and the model says, in a structured first line, whether the
+clauses state the answer.  Refusals still carry the nearest clauses as citations.  An LLM
+failure of any kind becomes a note and the extractive answer; nothing here raises to the
+caller because of the model.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, Protocol
 
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from rag.answer.answerability import ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features
 from rag.answer.condense import condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
-from rag.answer.extractive import (
-    Embedder,
-    Extract,
-    calibrate_refusal,
-    extract,
-    refusal,
-    score_sentences,
-)
+from rag.answer.extractive import Extract, Scored, choose, not_found_text, not_stated_text, quote, record_answer, score_units
+from rag.answer.intent import Intent, read_intent
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
 from rag.config import Config
-from rag.records import Answer, Chunk, Hit
+from rag.records import Answer, Chunk, Citation, Hit
+from rag.textnorm import fold
 
-__all__ = ["Answerer", "Retriever", "Embedder", "calibrate_refusal"]
+__all__ = ["Answerer", "Retriever", "Embedder", "Evidence"]
 
 LLM_FALLBACK_SEPARATOR = "\n\n"
-_REFUSAL_MARK = "未找到"
+NEAREST_CARDS = 3  # clauses shown with a refusal
 
 
 class Retriever(Protocol):
-    def search(self, query: str, k: int | None = None, filters: Any = None) -> list[Hit]: ...
+    def retrieve(self, query: str, k: int | None = None, filters: Any = None) -> Any: ...
 
     def neighbours(self, chunk: Chunk, n: int) -> list[Chunk]: ...
+
+    def unit_vectors(self, chunk: Chunk) -> np.ndarray: ...
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]: ...
+
+
+class Embedder(Protocol):
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """Everything the answer is decided from: the context, the question's intent, scored units, the assessment."""
+
+    standalone: str
+    clauses: list[Clause]
+    intent: Intent
+    scored: list[Scored]
+    assessment: Assessment
+    notes: tuple[str, ...] = ()
 
 
 class _Timer:
@@ -73,12 +96,14 @@ class Answerer:
         cfg: Config,
         llm: BaseChatModel | None = None,
         today: Callable[[], date] = date.today,
+        model: AnswerabilityModel | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.cfg = cfg
         self.llm = llm
         self.today = today
+        self.model = model or AnswerabilityModel.load(cfg.answer.answerability)
 
     @property
     def backend(self) -> str:
@@ -93,11 +118,27 @@ class Answerer:
                 return item
         raise AssertionError("stream() ended without an Answer")
 
-    def evidence(self, question: str, filters: Any = None) -> float:
-        """Score of the best sentence of the top clauses: what ``refuse_below`` is compared with."""
-        clauses = self._pack(self._retrieve(question, filters, []))
-        scored = score_sentences(question, self._top(clauses), self.embedder)
-        return scored[0].score if scored else 0.0
+    def evidence(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Any = None,
+                 gate: bool = True) -> Evidence:
+        """Retrieve, pack, score and assess without answering: what evaluation fits the model on."""
+        notes: list[str] = []
+        standalone = self._condense(question, history, notes)
+        return self._evidence(standalone, filters, notes, _Timer(), gate)
+
+    def _evidence(self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool) -> Evidence:
+        with timer.stage("retrieve"):
+            result = self.retriever.retrieve(standalone, filters=filters)
+            notes.extend(result.notes)
+        with timer.stage("pack"):
+            clauses = self._pack(result.hits)
+        with timer.stage("score"):
+            intent = read_intent(result.query)
+            top = self._top(clauses)
+            qvec = self.embedder.embed_queries([fold(result.query)])[0]
+            scored = score_units(result.query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
+            docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
+            assessment = self.model.assess(features(result.query, intent, clauses, scored, docs), gate=gate)
+        return Evidence(standalone, clauses, intent, scored, assessment, tuple(notes))
 
     def stream(
         self, question: str, history: Sequence[tuple[str, str]] = (), filters: Any = None, as_of: date | None = None
@@ -112,69 +153,88 @@ class Answerer:
         if not question.strip():
             text = "请输入问题。"
             yield text
-            yield Answer(question=question, text=text, refused=True, backend=self.backend, timings=timer.done())
+            yield Answer(question=question, text=text, refused=True, outcome=NOT_FOUND, backend=self.backend,
+                         timings=timer.done())
             return
         with timer.stage("condense"):
             standalone = self._condense(question, history, notes)
-        with timer.stage("retrieve"):
-            hits = self._retrieve(standalone, filters, notes)
-        with timer.stage("pack"):
-            clauses = self._pack(hits)
-        with timer.stage("score"):
-            scored = score_sentences(standalone, self._top(clauses), self.embedder)
-        extracted = extract(scored, self.cfg.answer.extract_sentences, self.cfg.answer.max_citations)
+        ev = self._evidence(standalone, filters, notes, timer, gate=self.llm is None)
+        clauses = list(ev.clauses)
 
-        def finish(text: str, refused: bool, extractive: bool, quotes: dict[int, str] | None = None) -> Answer:
+        def finish(text: str, outcome: str, extractive: bool, quotes: dict[int, str] | None = None) -> Answer:
             with timer.stage("verify"):
-                checked = verify(text, clauses, quotes) if not refused else None
-            citations = checked.citations if checked else ()
+                checked = verify(text, clauses, quotes)
+            citations = checked.citations or (self._nearest(clauses) if outcome != ANSWERED else ())
             return Answer(
                 question=question,
-                text=checked.text if checked else text,
+                text=checked.text,
                 citations=citations,
-                refused=refused,
+                refused=outcome != ANSWERED,
+                outcome=outcome,
                 extractive=extractive,
                 backend=self.backend,
                 standalone_question=standalone,
-                unsupported=checked.unsupported if checked else (),
-                dropped_citations=checked.dropped if checked else (),
-                validity=validity_lines(citations, as_of or self.today()),
+                unsupported=checked.unsupported,
+                dropped_citations=checked.dropped,
+                validity=validity_lines(citations, as_of or self.today()) if outcome == ANSWERED else (),
                 notes=tuple(notes),
                 timings=timer.done(),
+                answerability=round(ev.assessment.probability, 4),
             )
 
-        if not scored or extracted.evidence < self.cfg.answer.refuse_below:
-            text = refusal(standalone, clauses)
+        outcome = ev.assessment.outcome if ev.scored else NOT_FOUND
+        if outcome == NOT_FOUND:
+            text = not_found_text(standalone, clauses)
             yield text
-            yield finish(text, refused=True, extractive=self.llm is None)
+            yield finish(text, NOT_FOUND, extractive=self.llm is None)
             return
         if self.llm is not None:
             generated: list[str] = []
             try:
                 with timer.stage("generate"):
-                    for delta in self._generate(standalone, clauses):
-                        generated.append(delta)
-                        yield delta
+                    stated, had_header = yield from self._generate(standalone, clauses, generated)
+                if not had_header:
+                    notes.append("模型未按约定在首行给出结论标记，按“已回答”处理，引用照常核对")
                 text = "".join(generated).strip()
                 if not text:
                     raise ValueError("empty answer")
             except Exception as exc:  # any model failure falls back; see module docstring
                 notes.append(describe_error(exc))
             else:
-                answer = finish(text, refused=False, extractive=False)
-                if not answer.citations and _REFUSAL_MARK in answer.text:
-                    answer = dataclasses.replace(answer, refused=True)  # the model said it found nothing
-                yield answer
+                yield finish(text, ANSWERED if stated else NOT_STATED, extractive=False)
                 return
             if generated:
                 yield LLM_FALLBACK_SEPARATOR
-        yield from self._extractive(extracted, finish)
-
-    def _extractive(self, extracted: Extract, finish: Callable[..., Answer]) -> Iterator[str | Answer]:
-        """Verified first, then streamed line by line, so the streamed text is the final text."""
-        answer = finish(extracted.text, refused=False, extractive=True, quotes=extracted.quotes)
+            outcome = self.model.assess(ev.assessment.features).outcome  # the extractive gate, as without an LLM
+        extracted = self._extract(ev, clauses, outcome)
+        answer = finish(extracted.text, outcome, extractive=True, quotes=extracted.quotes)
         yield from answer.text.splitlines(keepends=True)
         yield answer
+
+    def _extract(self, ev: Evidence, clauses: list[Clause], outcome: str) -> Extract:
+        """The extractive text for ``outcome``; may append document clauses to ``clauses`` (record answers)."""
+        if outcome == NOT_STATED:
+            return not_stated_text(ev.standalone, ev.intent, ev.scored[0])
+        if ev.intent.meta:
+            target = ev.scored[0].clause
+
+            def number(chunk: Chunk) -> int:
+                found = next((c for c in clauses if c.chunk.chunk_id == chunk.chunk_id), None)
+                if found is None:
+                    found = Clause(len(clauses) + 1, chunk, target.score, via=target.n)
+                    clauses.append(found)
+                return found.n
+
+            document = self.retriever.document_chunks(target.chunk.doc_id)
+            if target.chunk.parent_id:  # an attached plan/bulletin: its 文号 and signature are in the notice
+                document = self.retriever.document_chunks(target.chunk.parent_id) + document
+            return record_answer(ev.intent, target, document, number)
+        return quote(choose(ev.scored, ev.intent, self.cfg.answer))
+
+    def _nearest(self, clauses: Sequence[Clause]) -> tuple[Citation, ...]:
+        """The best retrieved clauses as numbered cards: a refusal still shows what was found."""
+        hits = [c for c in clauses if c.is_hit][:NEAREST_CARDS]
+        return tuple(Citation(n=i, chunk=c.chunk, score=c.score) for i, c in enumerate(hits, start=1))
 
     def _condense(self, question: str, history: Sequence[tuple[str, str]], notes: list[str]) -> str:
         if not history:
@@ -194,15 +254,6 @@ class Answerer:
                 notes.append(describe_error(exc, fallback="已改用规则改写追问"))
         return condense_heuristic(question, history)
 
-    def _retrieve(self, query: str, filters: Any, notes: list[str]) -> list[Hit]:
-        """Hits for ``query``; a retriever with ``retrieve()`` also reports notes (e.g. a truncated query)."""
-        retrieve = getattr(self.retriever, "retrieve", None)
-        if retrieve is None:
-            return self.retriever.search(query, filters=filters)
-        result = retrieve(query, filters=filters)
-        notes.extend(result.notes)
-        return list(result.hits)
-
     def _pack(self, hits: Sequence[Hit]) -> list[Clause]:
         a = self.cfg.answer
         return pack(hits, a.context_tokens, self.retriever.neighbours, a.neighbours, self.cfg.chunk.encoding)
@@ -211,13 +262,52 @@ class Answerer:
         """The clauses whose sentences may be quoted: the best hits, not their neighbours."""
         return [c for c in clauses if c.is_hit][: self.cfg.answer.max_citations]
 
-    def _generate(self, question: str, clauses: Sequence[Clause]) -> Iterator[str]:
+    def _generate(self, question: str, clauses: Sequence[Clause], out: list[str]) -> Generator[str, None, tuple[bool, bool]]:
+        """Stream the model's answer into ``out`` (and to the caller); return (clauses state it, header seen).
+
+        The prompt asks for one JSON line first, ``{"outcome": "answered" | "not_stated"}``;
+        it is parsed, not searched for words.  A reply without it counts as answered (and is
+        verified like any other) with a note.
+        """
         assert self.llm is not None
         a = self.cfg.answer
         messages = [
             SystemMessage(load_prompt("answer_system", a.prompts_dir)),
             HumanMessage(fill(load_prompt("answer_user", a.prompts_dir), clauses=render(clauses), question=question)),
         ]
+        head = ""
+        header_done = False
+        parsed: str | None = None
         for chunk in self.llm.stream(messages):
-            if isinstance(chunk.content, str) and chunk.content:
+            if not (isinstance(chunk.content, str) and chunk.content):
+                continue
+            if header_done:
+                out.append(chunk.content)
                 yield chunk.content
+                continue
+            head += chunk.content
+            if "\n" not in head and len(head) < 200:
+                continue
+            first, _, rest = head.partition("\n")
+            header_done = True
+            parsed = _parse_header(first)
+            rest = head if parsed is None else rest.lstrip("\n")
+            if rest:
+                out.append(rest)
+                yield rest
+        if not header_done and head:
+            parsed = _parse_header(head)
+            if parsed is None:
+                out.append(head)
+                yield head
+        return parsed != NOT_STATED, parsed is not None
+
+
+def _parse_header(line: str) -> str | None:
+    """The outcome in the model's first line (``{"outcome": "answered"}``), or ``None`` if it is not that."""
+    try:
+        value = json.loads(line.strip().strip("`"))
+    except json.JSONDecodeError:
+        return None
+    outcome = value.get("outcome") if isinstance(value, dict) else None
+    return outcome if outcome in (ANSWERED, NOT_STATED) else None

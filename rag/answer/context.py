@@ -9,8 +9,8 @@ the next clause.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from rag.records import PATH_SEP, Chunk, Hit
 from rag.tokens import count_tokens
@@ -26,6 +26,7 @@ class Clause:
     chunk: Chunk
     score: float
     via: int | None = None
+    scores: Mapping[str, float] = field(default_factory=dict)  # the hit's per-retriever scores (dense, bm25)
 
     @property
     def is_hit(self) -> bool:
@@ -68,7 +69,7 @@ def pack(
     seen: set[str] = set()
     used = 0
 
-    def add(chunk: Chunk, score: float, via: int | None) -> None:
+    def add(chunk: Chunk, score: float, via: int | None, scores: Mapping[str, float] | None = None) -> None:
         nonlocal used
         if chunk.chunk_id in seen:
             return
@@ -77,10 +78,10 @@ def pack(
             return
         seen.add(chunk.chunk_id)
         used += cost
-        packed.append(Clause(len(packed) + 1, chunk, score, via))
+        packed.append(Clause(len(packed) + 1, chunk, score, via, scores or {}))
 
     for hit in hits:
-        add(hit.chunk, hit.score, None)
+        add(hit.chunk, hit.score, None, hit.scores)
     if neighbours is not None and n_neighbours > 0:
         for clause in [c for c in packed if c.is_hit]:
             for chunk in neighbours(clause.chunk, n_neighbours):

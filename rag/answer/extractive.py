@@ -1,78 +1,57 @@
-"""The default answer with no LLM: the best sentences of the top clauses, quoted verbatim.
+"""The default answer with no LLM: the unit that carries the fact asked, quoted verbatim.
 
-A sentence is scored by the same embedder that retrieved its clause (query vs passage
-cosine) plus the share of the question's content bigrams it contains (on ``fold``ed text,
-with the clause's title and heading path counted at half weight, since a clause's subject
-often sits in its heading).  The best sentence score is the *evidence* of the answer:
-below ``cfg.answer.refuse_below`` the answer is an honest refusal instead of a quote.
+Each quotable unit of the top clauses (``rag.sentences.quotable_units``; vectors from the
+index, so only the question is embedded) is scored by the question–unit cosine, the share of
+the question's content bigrams it holds (its clause's title and heading path at half weight),
+whether it states the kind of fact asked (:mod:`rag.answer.intent`), whether it names the
+places and years of the question, and its clause's retrieval rank.  Every weight is in
+``cfg.answer`` (:class:`rag.config.AnswerConfig`).
+
+What is quoted follows the question: the document record (title, 文号, issuer, dates) for
+“谁发的/文号/何时施行”, the items of the best clause for a list, one unit per part for a
+multi-part question and one per document for a comparison, else the best unit and those
+close to it.  Refusals (``not_stated``/``not_found``) are worded here too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
-from rag.answer.context import Clause, bigrams, split_sentences
+from rag.answer.context import Clause
+from rag.answer.intent import QUESTION_WORDS, Intent, read_intent, states
+from rag.config import AnswerConfig
+from rag.records import Chunk
+from rag.sentences import bigrams, quotable_units
 from rag.textnorm import compact, fold
 
 EXTRACT_LABEL = "（以下为从文件中摘录的原文）"
-GAP = "……"  # between quoted sentences of one clause that are not adjacent in it
-DENSE_WEIGHT = 0.5
-# Sentences scoring within this of the best are quoted too.  An absolute margin, since every
-# sentence carries a large dense baseline (cosines of e5 sit around 0.8), so ratios mean little.
-KEEP_MARGIN = 0.05
-QUESTION_WORDS = re.compile(
-    r"请问|是什么|有哪些|哪些|什么|多少|几个|几家|几项|第几|如何|怎么样|怎样|怎么|是否|有没有|有无|吗|呢|吧|哪个|哪里|哪"
-)
-_MIN_SENTENCE_CHARS = 6
-# What a question asks for, and what a sentence must contain to be an answer of that kind.
-# A sentence of the wrong kind (no figure for “多少钱”) loses TYPE_PENALTY: near-misses
-# (the right document, but the amount is not stated) are the typical unanswerable question.
-_QUANTITY = r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*"
-_ASKS = {
-    "date": re.compile(r"什么时候|何时|哪天|哪一天|几月|日期|截止时间|期限|有效期|多久|多长时间"),
-    "number": re.compile(r"多少|几[个家项年天批类名人次倍]|比例|百分之|多大|上限|最高|标准是"),
-    "money": re.compile(r"多少钱|金额|(?:奖励|补助|补贴|资助|奖补|支持)多少|多少(?:资金|经费|补贴|奖励|补助)"),
-}
-_HAS = {
-    "date": re.compile(r"\d\s*[年月日]|工作日|\d+\s*天|[一二三四五六七八九十两]+(?:年|个月|天|日)|年底|月底"),
-    "number": re.compile(_QUANTITY + r"(?:%|[万亿千百]|[元个家项倍名人次分件批类所亩天年]|个月|平方米)"
-                         r"|[一二三四五六七八九十两百千万亿]+(?:元|万|亿|%|个|家|项|倍|名|人|次)|百分之"),
-    "money": re.compile(_QUANTITY + r"(?:[万亿千百]*元|%)|百分之"),
-}
-TYPE_PENALTY = 0.1
-# A place or year the question names (宁波市, 2024年度) that the clause never mentions makes the
-# clause about somewhere or some time else, however similar the wording: a typical near-miss.
-_QUALIFIER = re.compile(r"(?<![全本各该城省市县区超都])([\u4e00-\u9fff]{2,3}?)[省市]|((?:19|20)\d{2})年")
-QUALIFIER_PENALTY = 0.15
-_ITEM_NUMBER = re.compile(r"^(?:\d{1,2}[.、]|[一二三四五六七八九十]+、|\([一二三四五六七八九十\d]+\))")
+GAP = "……"  # between quoted units of one clause that are not adjacent in it
+_ITEM_NUMBER = re.compile(r"^(?:\d{1,2}[.、]|[一二三四五六七八九十]+、|\([一二三四五六七八九十\d]+\)|（[一二三四五六七八九十\d]+）)")
+_VALIDITY = re.compile(r"施行|有效期|起实施|起执行|之日起|有效至|废止")
 
-
-class Embedder(Protocol):
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+UnitVectors = Callable[[Chunk], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Scored:
     clause: Clause
-    index: int  # position of the sentence in the clause
+    index: int  # position of the unit in the clause
     sentence: str
     score: float
     dense: float
     lexical: float
+    states_kind: bool  # states the kind of fact the question asks for (always True when none is asked)
+    qualifiers_missing: float  # share of the question's places/years its clause never names
 
 
 @dataclass(frozen=True)
 class Extract:
     text: str
-    quotes: dict[int, str]  # clause number -> the verbatim sentences quoted from it
-    evidence: float
+    quotes: dict[int, str]  # clause number -> the verbatim units quoted from it
 
 
 def question_bigrams(question: str) -> set[str]:
@@ -80,122 +59,208 @@ def question_bigrams(question: str) -> set[str]:
     return bigrams(QUESTION_WORDS.sub(" ", fold(question)))
 
 
-def answer_units(text: str) -> list[str]:
-    """Sentences of a clause, a lead-in (“须同时满足以下条件:”) joined to what it introduces.
-
-    A lead-in states nothing by itself, so one left at the end of a clause is dropped.
-    """
-    units: list[str] = []
-    pending = ""
-    for sentence in split_sentences(text):
-        if sentence.rstrip().endswith((":", "：")):
-            pending += sentence
-            continue
-        units.append(pending + sentence)
-        pending = ""
-    return units
-
-
 def is_title(sentence: str, title: str) -> bool:
-    """A sentence that only repeats the document title (a TOC line, a “1.关于…的通知” item) answers nothing."""
+    """A unit that only repeats the document title (a TOC line, a “1.关于…的通知” item) answers nothing."""
     core = _ITEM_NUMBER.sub("", compact(sentence)).rstrip("。;；:：")
     return bool(core) and core in compact(title)
 
 
-def score_sentences(question: str, clauses: Sequence[Clause], embedder: Embedder) -> list[Scored]:
-    """Every sentence of ``clauses`` scored against ``question``, best first."""
-    items = [
-        (clause, i, s)
-        for clause in clauses
-        for i, s in enumerate(answer_units(clause.chunk.text))
-        if len(s.strip()) >= _MIN_SENTENCE_CHARS and not is_title(s, clause.chunk.title)
-    ]
-    if not items:
-        return []
-    q = embedder.embed_queries([question])[0]
-    dense = embedder.embed_passages([s.strip() for _, _, s in items]) @ q
+def context_text(chunk: Chunk) -> str:
+    """What a clause says about itself besides its text: title, heading path, issuer (folded)."""
+    return fold(" ".join([chunk.title, *chunk.heading_path, chunk.issuer or ""]))
+
+
+def score_units(
+    question: str, qvec: np.ndarray, intent: Intent, clauses: Sequence[Clause], unit_vectors: UnitVectors,
+    cfg: AnswerConfig,
+) -> list[Scored]:
+    """Every quotable unit of ``clauses`` scored against the question, best first."""
     wanted = question_bigrams(question)
-    kinds = [kind for kind, asks in _ASKS.items() if asks.search(question)]
-    if "money" in kinds:  # an amount of money is the specific kind of number asked for
-        kinds = [kind for kind in kinds if kind != "number"]
-    qualifiers = {a or b for a, b in _QUALIFIER.findall(compact(question))}
-    scored = []
-    for (clause, i, sentence), cos in zip(items, dense, strict=True):
-        own = bigrams(fold(sentence))
-        context = fold(" ".join([clause.chunk.title, *clause.chunk.heading_path, clause.chunk.issuer or ""]))
-        heading = bigrams(context)
-        everywhere = compact(" ".join([context, clause.chunk.doc_number or "", clause.chunk.text]))
-        lexical = (len(wanted & own) + 0.5 * len(wanted & (heading - own))) / len(wanted) if wanted else 0.0
-        score = DENSE_WEIGHT * float(cos) + (1 - DENSE_WEIGHT) * lexical
-        if kinds and not any(_HAS[kind].search(sentence) for kind in kinds):
-            score -= TYPE_PENALTY
-        if qualifiers:  # proportional, so “2016年…和2023年…” comparisons are not punished in full
-            score -= QUALIFIER_PENALTY * sum(q not in everywhere for q in qualifiers) / len(qualifiers)
-        scored.append(Scored(clause, i, sentence, score, float(cos), lexical))
-    return sorted(scored, key=lambda s: (-s.score, s.clause.n, s.index))
-
-
-def extract(scored: Sequence[Scored], max_sentences: int, max_clauses: int) -> Extract:
-    """Quote the best sentences, grouped by clause in context order, each line cited [n]."""
-    if not scored:
-        return Extract("", {}, 0.0)
-    best = scored[0].score
-    chosen: list[Scored] = []
-    clauses: set[int] = set()
-    for s in scored:
-        if len(chosen) >= max_sentences or s.score < best - KEEP_MARGIN:
-            break
-        if s.clause.n not in clauses and len(clauses) >= max_clauses:
+    kinds = intent.fact_kinds
+    out: list[Scored] = []
+    for rank, clause in enumerate(clauses):
+        chunk = clause.chunk
+        units = quotable_units(chunk.text)
+        if not units:
             continue
-        clauses.add(s.clause.n)
+        cosines = unit_vectors(chunk) @ qvec
+        context = context_text(chunk)
+        heading = bigrams(context)
+        everywhere = compact(" ".join([context, chunk.doc_number or "", chunk.text]))
+        missing = (sum(q not in everywhere for q in intent.qualifiers) / len(intent.qualifiers)
+                   if intent.qualifiers else 0.0)
+        for (i, unit), cos in zip(units, cosines, strict=True):
+            if is_title(unit, chunk.title):
+                continue
+            own = bigrams(fold(unit))
+            lexical = (len(wanted & own) + 0.5 * len(wanted & (heading - own))) / len(wanted) if wanted else 0.0
+            stated = not kinds or any(states(unit, k) for k in kinds)
+            score = (cfg.unit_dense_weight * float(cos) + (1 - cfg.unit_dense_weight) * lexical
+                     - cfg.kind_penalty * (not stated) - cfg.qualifier_penalty * missing - cfg.rank_penalty * rank)
+            out.append(Scored(clause, i, unit, score, float(cos), lexical, stated, missing))
+    return sorted(out, key=lambda s: (-s.score, s.clause.n, s.index))
+
+
+def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) -> list[Scored]:
+    """The units to quote for this kind of question (see the module docstring)."""
+    if not scored:
+        return []
+    best = scored[0]
+    if intent.compare or len(intent.parts) > 1:
+        return _one_per_group(scored, intent, cfg)
+    if "list" in intent.kinds:
+        return _list_items(scored, best, cfg)
+    chosen = [best]
+    for s in scored[1:]:
+        if len(chosen) >= cfg.extract_sentences or s.score < best.score - cfg.keep_margin:
+            break
+        if _length(chosen) + len(s.sentence) > cfg.answer_chars or _too_many_clauses(chosen, s, cfg):
+            continue
         chosen.append(s)
+    return chosen
+
+
+def _length(chosen: Sequence[Scored]) -> int:
+    return sum(len(s.sentence) for s in chosen)
+
+
+def _too_many_clauses(chosen: Sequence[Scored], s: Scored, cfg: AnswerConfig) -> bool:
+    return s.clause.n not in {c.clause.n for c in chosen} and len({c.clause.n for c in chosen}) >= cfg.max_citations
+
+
+def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) -> list[Scored]:
+    """A comparison quotes the best unit of each of the two best documents; a multi-part question
+    the best unit for each part (scored by the part's own bigrams and kind)."""
+    chosen: list[Scored] = [scored[0]]
+    if intent.compare:
+        docs = {scored[0].clause.chunk.doc_id}
+        for s in scored[1:]:
+            if s.clause.chunk.doc_id not in docs and s.states_kind:
+                chosen.append(s)
+                docs.add(s.clause.chunk.doc_id)
+                break
+    for part in intent.parts if len(intent.parts) > 1 else ():
+        wanted = question_bigrams(part)
+        kinds = read_intent(part).fact_kinds  # a part is read like a question of its own
+
+        def fit(s: Scored) -> float:
+            overlap = len(wanted & bigrams(fold(s.sentence))) / len(wanted) if wanted else 0.0
+            stated = not kinds or any(states(s.sentence, k) for k in kinds)
+            return s.score + overlap - cfg.kind_penalty * (not stated)
+
+        pick = max(scored[: cfg.part_candidates], key=fit)
+        if pick not in chosen:
+            chosen.append(pick)
+    return chosen[: cfg.extract_sentences + 1]
+
+
+def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig) -> list[Scored]:
+    """The best unit and the units after it in the same clause (the list it belongs to), within budget."""
+    siblings = sorted((s for s in scored if s.clause.n == best.clause.n and s.index >= best.index),
+                      key=lambda s: s.index)
+    chosen: list[Scored] = []
+    for s in siblings:
+        if chosen and _length(chosen) + len(s.sentence) > cfg.list_chars:
+            break
+        chosen.append(s)
+    return chosen or [best]
+
+
+def quote(chosen: Sequence[Scored]) -> Extract:
+    """The chosen units grouped by clause in context order, each line cited [n]."""
     quotes: dict[int, str] = {}
-    lines = [EXTRACT_LABEL]
-    for n in sorted(clauses):
+    for n in sorted({s.clause.n for s in chosen}):
         picked = sorted((s for s in chosen if s.clause.n == n), key=lambda s: s.index)
-        quote = picked[0].sentence.strip()
+        text = picked[0].sentence.strip()
         for before, s in zip(picked, picked[1:]):
-            quote += ("" if s.index == before.index + 1 else GAP) + s.sentence.strip()
-        quotes[n] = quote
-        lines.append(f"“{quote}”[{n}]")
-    return Extract("\n".join(lines), quotes, best)
+            text += ("" if s.index == before.index + 1 else GAP) + s.sentence.strip()
+        quotes[n] = text
+    return Extract("\n".join([EXTRACT_LABEL, *(f"“{q}”[{n}]" for n, q in quotes.items())]), quotes)
 
 
-def refusal(question: str, clauses: Sequence[Clause]) -> str:
-    """The honest “not found” answer, pointing at what the nearest documents do cover."""
-    subject = question.strip().rstrip(" ？?。！!").removesuffix("吗").removesuffix("呢")
-    text = f"根据现有文件，未找到与“{subject or question}”相关的规定。"
+# ---------------------------------------------------------------- the document record
+
+def _cn_date(iso: str) -> str:
+    y, m, d = iso.split("-")
+    return f"{int(y)}年{int(m)}月{int(d)}日"
+
+
+def record_answer(intent: Intent, target: Clause, document: Sequence[Chunk], number: Callable[[Chunk], int]) -> Extract:
+    """Answer a 文号/发文机关/日期/有效期 question from the document record of ``target``'s document.
+
+    Each field is given as the record holds it, followed by the clause that states it
+    (``number(chunk)`` adds that clause to the context and returns its [n]); the validity
+    sentence is quoted verbatim.  Fields the record lacks are said to be missing, not guessed.
+    """
+    c = target.chunk
+    lines = [f"文件：《{c.title.strip('《》')}》"]
+    quotes: dict[int, str] = {}
+
+    def cite(value: str) -> str:
+        holder = next((ch for ch in document if compact(value) in compact(ch.text)), None)
+        if holder is None:
+            return ""
+        n = number(holder)
+        quotes.setdefault(n, _unit_with(holder, value))
+        return f"[{n}]"
+
+    wants = set(intent.meta) or {"docno", "issuer"}
+    if "docno" in wants or "issuer" in wants:
+        lines.append(f"文号：{c.doc_number}{cite(c.doc_number)}" if c.doc_number else "文号：文件中未写明")
+    if "issuer" in wants:
+        lines.append(f"发文机关：{c.issuer}{cite(c.issuer)}" if c.issuer else "发文机关：文件中未写明")
+    if "issued" in wants or "issuer" in wants or "docno" in wants:
+        lines.append(f"成文日期：{_cn_date(c.date)}{cite(_cn_date(c.date))}" if c.date else "成文日期：文件中未写明")
+    if "valid" in wants:
+        holder = next((ch for ch in reversed(document) for _, u in quotable_units(ch.text) if _VALIDITY.search(u)), None)
+        if holder is not None:
+            unit = next(u for _, u in quotable_units(holder.text) if _VALIDITY.search(u)).strip()
+            n = number(holder)
+            quotes[n] = unit
+            lines.append(f"施行与有效期：“{unit}”[{n}]")
+        else:
+            lines.append("施行与有效期：文件中未写明")
+    if not quotes:  # nothing of the record is stated in a clause: cite the header clause itself
+        head = document[0] if document else c
+        n = number(head)
+        quotes[n] = quotable_units(head.text)[0][1].strip() if quotable_units(head.text) else head.text[:80]
+        lines.append(f"“{quotes[n]}”[{n}]")
+    return Extract("\n".join([EXTRACT_LABEL, *lines]), quotes)
+
+
+def _unit_with(chunk: Chunk, value: str) -> str:
+    """The unit of ``chunk`` that states ``value`` (compared compactly)."""
+    key = compact(value)
+    return next((u.strip() for _, u in quotable_units(chunk.text) if key in compact(u)), chunk.text[:120].strip())
+
+
+# ---------------------------------------------------------------- refusals
+
+def _subject(question: str) -> str:
+    return question.strip().rstrip(" ？?。！!").removesuffix("吗").removesuffix("呢") or question
+
+
+def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
+    """Nothing relevant: say so, and name the nearest documents so the user can look."""
+    text = f"根据现有文件，未找到与“{_subject(question)}”相关的规定。"
     titles = list(dict.fromkeys(f"《{c.chunk.title.strip('《》')}》" for c in clauses))[:3]
     if titles:
-        text += f"现有文件中与此最接近的是：{'、'.join(titles)}，可换个问法或查阅这些文件。"
+        text += f"检索到的最接近的文件是：{'、'.join(titles)}，但它们没有涉及这个问题。"
     return text
 
 
-def calibrate_refusal(
-    score: Callable[[str], float], qa_items: Iterable[Mapping[str, object]], min_kept: float = 0.9
-) -> float:
-    """The ``refuse_below`` threshold that best separates answerable from unanswerable items.
+_ASKED = {"money": "具体金额或比例", "number": "具体数字", "date": "具体日期或期限", "list": "具体清单",
+          "procedure": "具体办理流程", "condition": "相应条件"}
 
-    ``score(question)`` is the evidence of the best sentence (``Answerer.evidence``);
-    items of ``type == "unanswerable"`` should fall below the threshold, all others above.
-    The criterion is balanced accuracy (the set has far fewer negatives than positives),
-    among thresholds that still answer at least ``min_kept`` of the answerable items: an
-    extractive answer is verbatim and cited, so wrongly refusing costs the user more than
-    quoting the nearest clause.  Ties go to the median threshold, away from both edges.
-    """
-    labelled = [(float(score(str(item["question"]))), item.get("type") != "unanswerable") for item in qa_items]
-    if not any(ok for _, ok in labelled) or all(ok for _, ok in labelled):
-        raise ValueError("calibration needs both answerable and unanswerable items")
-    values = sorted({s for s, _ in labelled})
-    candidates = [values[0] - 1e-3] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-3]
-    pos = [s for s, ok in labelled if ok]
-    neg = [s for s, ok in labelled if not ok]
 
-    def balanced(t: float) -> float:
-        return (sum(s >= t for s in pos) / len(pos) + sum(s < t for s in neg) / len(neg)) / 2
-
-    allowed = [t for t in candidates if sum(s >= t for s in pos) >= min_kept * len(pos)] or candidates[:1]
-    candidates = allowed
-    accuracy = [balanced(t) for t in candidates]
-    best = [t for t, a in zip(candidates, accuracy) if a == max(accuracy)]
-    return round(best[len(best) // 2], 4)
+def not_stated_text(question: str, intent: Intent, nearest: Scored) -> Extract:
+    """The documents cover the topic but do not state what was asked: say exactly that, quote what they do state."""
+    asked = next((_ASKED[k] for k in intent.kinds if k in _ASKED), "所问的内容")
+    where = "、".join(intent.qualifiers)
+    missing = f"（文件中没有提到“{where}”）" if where and nearest.qualifiers_missing else ""
+    n = nearest.clause.n
+    unit = nearest.sentence.strip()
+    title = nearest.clause.chunk.title.strip("《》")
+    text = (f"根据现有文件，未找到“{_subject(question)}”的{asked}{missing}。"
+            f"最接近的规定是《{title}》中的：\n“{unit}”[{n}]")
+    return Extract(text, {n: unit})

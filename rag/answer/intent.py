@@ -24,7 +24,7 @@ QUESTION_WORDS = re.compile(
 _ASKS: dict[str, re.Pattern[str]] = {
     "money": re.compile(r"多少钱|金额|几[万千百]|(?:奖励|补助|补贴|资助|奖补|支持|补|给|发|贴息|扶持)(?:了)?多少|"
                         r"多少(?:资金|经费|补贴|奖励|补助|钱)|最多(?:能)?(?:给|补|拿|领|申请)|上限|封顶"),
-    "number": re.compile(r"多少|几[个家项年天批类名人次倍条件万千百]|比例|百分之|几成|多大|上限|最高|最多|至少|不低于|不少于|"
+    "number": re.compile(r"多少|(?<!哪)几[个家项年天批类名人次倍条件万千百]|比例|百分之|几成|多大|上限|最高|最多|至少|不低于|不少于|"
                          r"标准是|目标是|排第几|第几"),
     "date": re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号(?!文)|日期|截止|期限|有效期|多久|多长时间|哪年|几年|到哪年|"
                        r"什么时间|啥时间"),
@@ -43,9 +43,9 @@ _META: dict[str, re.Pattern[str]] = {
 }
 # A place or year named in the question: a clause that never mentions it is about somewhere
 # or some time else, however similar the wording (the typical near-miss).
-_PLACE = re.compile(r"(?<![全本各该城省市县区超都])([\u4e00-\u9fff]{2,3}?)(?:省|市|县|区)")
 _KNOWN_PLACES = re.compile(
-    r"北京|上海|天津|重庆|江苏|广东|福建|安徽|江西|山东|河南|湖北|湖南|四川|浙江|杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|"
+    r"北京|上海|天津|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|广东|广西|福建|安徽|江西|山东|河南|湖北|湖南|四川|贵州|云南|陕西|甘肃|"
+    r"海南|内蒙古|新疆|西藏|宁夏|青海|香港|澳门|台湾|浙江|杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|"
     r"台州|丽水|义乌|嘉善|深圳|苏州|南京|厦门|合肥|武汉|成都|西安|青岛|无锡|余杭|萧山|滨江|西湖区|上城|拱墅|临平|钱塘|富阳|"
     r"临安|桐庐|淳安|建德|海宁|平湖|桐乡|长兴|德清|安吉|南浔|吴兴|慈溪|余姚|乐清|瑞安|诸暨|上虞|柯桥|东阳|永康|兰溪|玉环|"
     r"温岭|临海|龙泉|江山|长三角|全国"
@@ -82,8 +82,8 @@ def read_intent(question: str) -> Intent:
     q = fold(question)
     kinds = tuple(k for k, p in _ASKS.items() if p.search(q))
     meta = tuple(k for k, p in _META.items() if p.search(q))
-    if "valid" in meta or "issued" in meta:  # “什么时候施行” is a record date, not a body figure
-        kinds = tuple(k for k in kinds if k != "date")
+    if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
+        kinds = tuple(k for k in kinds if k not in ("date", "number", "money"))
     places = _places(q)
     years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
     parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 4)
@@ -91,14 +91,13 @@ def read_intent(question: str) -> Intent:
 
 
 def _places(q: str) -> tuple[str, ...]:
-    found = [m.group(0) for m in _KNOWN_PLACES.finditer(q)]
-    found += [m.group(1) for m in _PLACE.finditer(compact(q)) if not any(m.group(1) in f or f in m.group(1)
-                                                                          for f in found)]
-    return tuple(dict.fromkeys(found))
+    """Place names from a gazetteer: a generic “X市/X区” pattern reads 小区, 园区, 评上省级 as places."""
+    return tuple(dict.fromkeys(m.group(0) for m in _KNOWN_PLACES.finditer(q)))
 
 
 _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
-    "date": re.compile(r"\d\s*[年月日]|工作日|\d+\s*天|[一二三四五六七八九十两]+(?:年|个月|天|日)|年底|月底|即日起|前[，,。]"),
+    "date": re.compile(r"\d\s*[年月日]|工作日|\d+\s*天|[一二三四五六七八九十两]+(?:年|个月|天|日)|年底|月底|即日起|前[，,。]|"
+                       r"每(?:[一二两三四五六半]?(?:年|季度?|月|周|旬)|天|日)|季度|半年|年度"),
     "number": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:%|[万亿千百]|[元个家项倍名人次分件批类所亩天年]|"
                          r"个月|平方米|个百分点)|[一二三四五六七八九十两百千万亿]+(?:元|万|亿|%|个|家|项|倍|名|人|次)|百分之|一半|翻番"),
     "money": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:[万亿千百]*元|%)|百分之|[一二三四五六七八九十两百千万]+元"),

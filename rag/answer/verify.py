@@ -14,7 +14,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answer.context import Clause, bigrams, split_sentences
+from rag.answer.context import Clause
+from rag.sentences import bigrams, split_sentences
 from rag.records import Citation
 from rag.textnorm import canonical_doc_number, compact, fold
 

@@ -7,6 +7,7 @@ unusable input (bad Q&A file, no index, ``--backend llm`` without an LLM configu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -16,6 +17,7 @@ from typing import Any
 
 from rag.config import Config, LLMConfig
 from rag.evaluation.qaset import QAItem, QASetError, load_qa, validate
+from rag.evaluation.runner import ProgressBar
 
 SYSTEMS = ("pipeline", "bm25", "dense", "langchain")
 
@@ -38,8 +40,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--retrieval-only", action="store_true",
                    help="score retrieval only (fast): no answers, so answer and refusal metrics are not compared")
     p.add_argument("--judge", action="store_true", help="LLM-as-judge faithfulness of answer sentences (needs an LLM)")
-    p.add_argument("--calibrate", action="store_true",
-                   help="print the [answer] refuse_below threshold that best separates unanswerable items, then stop")
+    p.add_argument("--split", choices=("dev", "test"),
+                   help="only the items of this split (items without a split are kept); tune on dev, report on test")
+    p.add_argument("--fit-answerability", metavar="FILE", nargs="?", const="rag/answer/answerability.json",
+                   help="fit the answerability model on the DEV split of --qa and write it to FILE "
+                        "(default rag/answer/answerability.json), then stop")
     p.add_argument("--corpus", help="corpus folder for the Q&A evidence check and the LangChain baseline "
                                     "(default: the configured corpus)")
     p.set_defaults(func=handler)
@@ -61,6 +66,9 @@ def handler(args: argparse.Namespace, cfg: Config) -> int:
         if problems:
             print(f"warning: {len(problems)} evidence problem(s) against {corpus} (first: {problems[0]}); "
                   "retrieval metrics of those items are unreliable", file=sys.stderr)
+    if args.fit_answerability:
+        args.split = "dev"  # the model is fitted on dev only, whatever was asked
+    items = [it for it in items if not args.split or it.split in ("", args.split)]
     items = items[: args.limit] if args.limit else items
     if not items:
         return _fail(f"{args.qa} has no questions")
@@ -89,7 +97,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
     """Open the service, build the systems, run, write reports, apply the gate; the exit status."""
     from rag.evaluation.baselines import LangChainBaseline, read_corpus_files, retriever_baselines
     from rag.evaluation.report import check, html_report, make_baseline, markdown_summary
-    from rag.evaluation.runner import Judge, PipelineSystem, ProgressBar, RetrieverSystem, run_eval
+    from rag.evaluation.runner import Judge, PipelineSystem, RetrieverSystem, run_eval
     from rag.service import Service
 
     started = time.perf_counter()
@@ -98,10 +106,11 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
     except (FileNotFoundError, ValueError) as exc:
         return _fail(f"cannot open index {cfg.index.path}: {exc} "
                      f"(build it with `policy-rag index build {cfg.corpus}`)")
-    if args.calibrate:
-        return _calibrate(service, items)
-    meta: dict[str, Any] = {"qa": args.qa, "backend": service.backend, "k": args.k, "index": str(cfg.index.path),
-                            "embedder": service.embedder.id, "answer_k": cfg.retrieve.k}
+    if args.fit_answerability:
+        return _fit(service, items, args.qa, args.fit_answerability)
+    meta: dict[str, Any] = {"qa": args.qa, "split": args.split or "all", "backend": service.backend, "k": args.k,
+                            "index": str(cfg.index.path), "embedder": service.embedder.id, "answer_k": cfg.retrieve.k,
+                            "calibration": calibration(cfg, service.answerer.model)}
     runners: list[Any] = [RetrieverSystem("pipeline", service.retriever, args.k) if args.retrieval_only
                           else PipelineSystem(service, k=args.k)]
     runners += retriever_baselines(service.index, service.embedder, cfg.retrieve, args.k, names=systems)
@@ -142,6 +151,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
         flags = ["--limit", str(args.limit)] if args.limit else []
         flags += ["--systems", ",".join(systems)] if len(systems) < len(SYSTEMS) else []
         flags += ["--retrieval-only"] if args.retrieval_only else []
+        flags += ["--split", args.split] if args.split else []
         command = "policy-rag " + shlex.join(["eval", "--qa", args.qa, "--backend", backend, "-k", str(args.k),
                                               *flags, "--write-baseline", args.write_baseline])
         _write(args.write_baseline, json.dumps(make_baseline(report, command), ensure_ascii=False, indent=2) + "\n")
@@ -152,16 +162,31 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
     return 0 if gate.passed else 1
 
 
-def _calibrate(service: Any, items: list[QAItem]) -> int:
-    """The refusal threshold on this Q&A set (balanced accuracy of answerable vs unanswerable)."""
-    from rag.answer.extractive import calibrate_refusal
+def calibration(cfg: Config, model: Any) -> dict[str, Any]:
+    """What the answer metrics depend on besides the code: the hand-set constants and the fitted model."""
+    return {"answer": dataclasses.asdict(cfg.answer) | {"answerability": None}, "answerability_model": model.digest,
+            "retrieve": dataclasses.asdict(cfg.retrieve)}
 
-    try:
-        threshold = calibrate_refusal(service.answerer.evidence, [it.to_dict() for it in items])
-    except ValueError as exc:
-        return _fail(f"--calibrate: {exc}")
-    print(f"[answer]\nrefuse_below = {threshold}  # calibrated on {len(items)} questions; "
-          f"currently {service.cfg.answer.refuse_below}")
+
+def _fit(service: Any, items: list[QAItem], qa: str, out: str) -> int:
+    """Fit the answerability model on these (dev) items; write it; print its dev figures."""
+    from rag.answer.answerability import NOT_FOUND, fit
+
+    if not any(it.type == "unanswerable" for it in items) or all(it.type == "unanswerable" for it in items):
+        return _fail("--fit-answerability needs answerable and unanswerable items in the dev split")
+    rows = []
+    bar = ProgressBar(len(items), "features")
+    for i, it in enumerate(items, start=1):
+        rows.append(service.answerer.evidence(it.question, it.history).assessment.features)
+        bar.update(i, it.id)
+    model = fit(rows, [it.type != "unanswerable" for it in items], [it.outcome == NOT_FOUND for it in items],
+                fitted_on={"qa": qa, "split": "dev", "items": len(items), "embedder": service.embedder.id,
+                           "fitted_at": time.strftime("%Y-%m-%d")})
+    _write(out, model.to_json())
+    print(json.dumps({"answer_above": model.answer_above, "not_found_coverage": model.not_found_coverage,
+                      "llm_floor": model.llm_floor,
+                      **model.fitted_on["dev"], "coef": dict(zip(model.features, model.coef))},
+                     ensure_ascii=False, indent=1))
     return 0
 
 

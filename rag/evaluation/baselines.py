@@ -24,7 +24,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag.answer.context import split_sentences
+from rag.sentences import split_sentences
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
 from rag.evaluation.runner import CitedClause, Retrieved, RetrieverSystem, SystemRun
@@ -76,7 +76,8 @@ class LangChainBaseline:
         store.add_documents(docs, ids=[d.id for d in docs])
         return cls(store, len(docs), k, sentences)
 
-    def run(self, question: str) -> SystemRun:
+    def run(self, question: str, history: Sequence[tuple[str, str]] = ()) -> SystemRun:
+        """A plain pipeline has no chat memory: a follow-up is searched as asked."""
         t0 = time.perf_counter()
         found: list[tuple[LCDocument, float]] = self.store.similarity_search_with_score(question, k=self.k)
         t1 = time.perf_counter()

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.answer.answerability import auc
 from rag.textnorm import compact
 
 _CITATION_MARK = re.compile(r"\[\d+\]")
@@ -152,6 +153,9 @@ class ItemScores:
     n_unsupported: int = 0
     latency_s: float = 0.0
     faithfulness: float | None = None  # LLM-judge share of supported sentences, when judged
+    outcome: str = ""  # what the system said: answered | not_stated | not_found
+    expected_outcome: str = ""  # the gold refusal kind of an unanswerable item, when the set gives one
+    answerability: float | None = None  # the system's P(answerable), when it has one
 
 
 HIT_KS: tuple[int, ...] = (1, 3, 5, 10)
@@ -177,6 +181,11 @@ def aggregate(rows: Sequence[ItemScores], curve_to: int = 10) -> dict[str, Any]:
         out["cited_share"] = mean(float(r.n_citations > 0) for r in given)
         out["unsupported_rate"] = mean(float(r.n_unsupported > 0) for r in given)
         out.update(refusal_scores([r.refused for r in rows], [r.unanswerable for r in rows]))
+        for kind in ("not_stated", "not_found"):  # refusals given the right label, of those the set labels
+            labelled = [r for r in rows if r.unanswerable and r.expected_outcome == kind]
+            out[f"{kind}_labelled"] = mean(float(r.outcome == kind) for r in labelled) if labelled else None
+        scored = [r for r in rows if r.answerability is not None]
+        out["answerability_auc"] = auc([r.answerability for r in scored], [not r.unanswerable for r in scored])
         out["faithfulness"] = mean(r.faithfulness for r in given)
     latencies = [r.latency_s for r in rows]
     out["latency_p50_s"] = percentile(latencies, 50)

@@ -245,7 +245,8 @@ def make_baseline(report: Mapping[str, Any], command: str = "") -> dict[str, Any
                  "tolerance. Regenerate with the command below after an intended change.",
         "command": command,
         "qa": meta.get("qa"), "n_items": meta.get("n_items"), "backend": meta.get("backend"), "k": meta.get("k"),
-        "embedder": meta.get("embedder"),
+        "embedder": meta.get("embedder"), "split": meta.get("split"),
+        "calibration": meta.get("calibration"),
         "metrics": metrics,
     }
 
@@ -268,11 +269,35 @@ class Regression:
                 f"({word} {abs(self.value - self.baseline):.3f} > tolerance {self.tolerance:.3f})")
 
 
+@dataclass(frozen=True)
+class Stale:
+    """The baseline was accepted under other answer constants or another answerability model."""
+
+    what: str
+    name: str = "calibration"
+
+    def __str__(self) -> str:
+        return (f"calibration changed since the baseline ({self.what}): refit on dev "
+                "(`policy-rag eval --qa eval/qa-user.jsonl --fit-answerability`) and regenerate the baseline")
+
+
+def _calibration_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """Which recorded constants differ, e.g. ``answer.kind_penalty 0.1 -> 0.2``."""
+    diffs = []
+    for section in sorted(set(old) | set(new)):
+        a, b = old.get(section), new.get(section)
+        if isinstance(a, dict) and isinstance(b, dict):
+            diffs += [f"{section}.{k} {a.get(k)} -> {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        elif a != b:
+            diffs.append(f"{section} {a} -> {b}")
+    return "; ".join(diffs) or "unknown"
+
+
 @dataclass
 class GateResult:
     """Regressions found, how many metrics were compared, and why others were not."""
 
-    regressions: list[Regression] = field(default_factory=list)
+    regressions: list[Regression | Stale] = field(default_factory=list)
     compared: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -301,6 +326,8 @@ def check(report: Mapping[str, Any], baseline: Mapping[str, Any]) -> GateResult:
     if not same_backend:
         result.notes.append(f"backend {meta.get('backend')} differs from the baseline's {baseline.get('backend')}: "
                             "only retrieval metrics compared")
+    if baseline.get("calibration") not in (None, meta.get("calibration")):
+        result.regressions.append(Stale(_calibration_diff(baseline["calibration"], meta.get("calibration") or {})))
     if baseline.get("n_items") not in (None, meta.get("n_items")):
         result.notes.append(f"{meta.get('n_items')} items evaluated, the baseline had {baseline.get('n_items')}")
     skipped: list[str] = []

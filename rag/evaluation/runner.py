@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TextIO
 
-from rag.answer.context import split_sentences
+from rag.sentences import split_sentences
 from rag.evaluation import metrics as M
 from rag.evaluation.qaset import TYPES, UNANSWERABLE, QAItem
 from rag.records import Answer, Citation, Hit
@@ -72,6 +72,8 @@ class SystemRun:
     retrieval_s: float = 0.0
     notes: tuple[str, ...] = ()
     faithfulness: float | None = None
+    outcome: str = ""  # answered | not_stated | not_found ("" for systems that never refuse)
+    answerability: float | None = None  # the pipeline's P(answerable)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -84,6 +86,8 @@ class SystemRun:
                 "answer": self.answer,
                 "citations": [c.__dict__ for c in self.citations],
                 "refused": self.refused,
+                "outcome": self.outcome,
+                "answerability": self.answerability,
                 "unsupported": list(self.unsupported),
                 "notes": list(self.notes),
                 "faithfulness": self.faithfulness,
@@ -91,13 +95,18 @@ class SystemRun:
         return out
 
 
+History = Sequence[tuple[str, str]]
+
+
 class System(Protocol):
-    """Anything evaluated: a name, whether it answers (or only retrieves), and one call per question."""
+    """Anything evaluated: a name, whether it answers (or only retrieves), and one call per question.
+
+    ``history`` holds the earlier turns of a follow-up; systems without a chat memory ignore it."""
 
     name: str
     answers: bool
 
-    def run(self, question: str) -> SystemRun: ...
+    def run(self, question: str, history: History = ()) -> SystemRun: ...
 
 
 class Searcher(Protocol):
@@ -109,33 +118,36 @@ class Asker(Protocol):
 
     retriever: Searcher
 
-    def ask(self, question: str) -> Answer: ...
+    def ask(self, question: str, history: History = ()) -> Answer: ...
 
 
 @dataclass
 class PipelineSystem:
-    """The product: the service's retriever for the ranked list, ``service.ask`` for the answer."""
+    """The product: ``service.ask`` for the answer, the service's retriever on the question it answered
+    (the standalone form of a follow-up) for the ranked list."""
 
     service: Asker
     k: int = 10
     name: str = "pipeline"
     answers: bool = True
 
-    def run(self, question: str) -> SystemRun:
+    def run(self, question: str, history: History = ()) -> SystemRun:
         t0 = time.perf_counter()
-        hits = self.service.retriever.search(question, k=self.k)
+        answer = self.service.ask(question, history=history)
         t1 = time.perf_counter()
-        answer = self.service.ask(question)
+        hits = self.service.retriever.search(answer.standalone_question or question, k=self.k)
         t2 = time.perf_counter()
         return SystemRun(
             retrieved=tuple(Retrieved.from_hit(h, i) for i, h in enumerate(hits[: self.k], start=1)),
-            latency_s=t2 - t1,
-            retrieval_s=t1 - t0,
+            latency_s=t1 - t0,
+            retrieval_s=t2 - t1,
             answer=answer.text,
             citations=tuple(CitedClause.from_citation(c) for c in answer.citations),
             refused=answer.refused,
             unsupported=tuple(answer.unsupported),
             notes=tuple(answer.notes),
+            outcome=answer.outcome,
+            answerability=answer.answerability,
         )
 
 
@@ -148,7 +160,7 @@ class RetrieverSystem:
     k: int = 10
     answers: bool = False
 
-    def run(self, question: str) -> SystemRun:
+    def run(self, question: str, history: History = ()) -> SystemRun:
         t0 = time.perf_counter()
         hits = self.retriever.search(question, k=self.k)
         dt = time.perf_counter() - t0
@@ -226,6 +238,9 @@ def score(item: QAItem, run: SystemRun, answers: bool) -> M.ItemScores:
         refused=run.refused,
         key_fact_recall=M.key_fact_recall(text, item.key_facts),
         char_f1=M.char_f1(text, item.answer) if not unanswerable else 0.0,
+        outcome=run.outcome,
+        expected_outcome=item.outcome,
+        answerability=run.answerability,
         citation_precision=None if run.refused or unanswerable
         else M.citation_precision([c.text for c in run.citations], item.evidence),
         n_citations=len(run.citations),
@@ -247,7 +262,8 @@ class ItemResult:
         it = self.item
         out: dict[str, Any] = {"id": it.id, "type": it.type, "question": it.question, "gold_answer": it.answer,
                                "key_facts": list(it.key_facts), "evidence": list(it.evidence),
-                               "source_file": it.source_file}
+                               "source_file": it.source_file, "split": it.split, "expected_outcome": it.outcome,
+                               "history": [list(t) for t in it.history]}
         for name, run in self.runs.items():
             rec = run.to_dict() | {"scores": _item_scores(self.scores[name])}
             if name == primary:
@@ -308,14 +324,14 @@ def run_eval(
     dictionaries, ONNX sessions) is not charged to the latency of one unlucky item."""
     if items:
         for system in systems:
-            system.run(items[0].question)
+            system.run(items[0].question, items[0].history)
     results: list[ItemResult] = []
     seconds = {s.name: 0.0 for s in systems}
     for i, item in enumerate(items, start=1):
         runs: dict[str, SystemRun] = {}
         for system in systems:
             t0 = time.perf_counter()
-            run = system.run(item.question)
+            run = system.run(item.question, item.history)
             seconds[system.name] += time.perf_counter() - t0
             if judge is not None and system.answers and run.answer is not None and not run.refused:
                 run = replace(run, faithfulness=judge.score(run.answer, run.citations))
