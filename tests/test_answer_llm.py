@@ -14,10 +14,13 @@ import numpy as np
 import pytest
 
 from rag.answer import Answerer
+from rag.answer.answerability import FEATURES, AnswerabilityModel
 from rag.answer.extractive import EXTRACT_LABEL
 from rag.answer.llm import make_chat_model
 from rag.config import Config
 from rag.records import Answer, Chunk, Hit
+from rag.retrieve import Retrieval
+from rag.sentences import quotable_units
 from rag.textnorm import fold
 from tests.openai_stub import Reply, StubServer
 
@@ -48,18 +51,41 @@ class BigramEmbedder:
 
 
 class ListRetriever:
-    """Returns the same hits for any query and records the queries it was asked."""
+    """Returns the same hits for any query and records the queries it was asked; unit vectors from BigramEmbedder."""
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         self.chunks = list(chunks)
         self.queries: list[str] = []
 
-    def search(self, query: str, k: int | None = None, filters: object = None) -> list[Hit]:
+    def retrieve(self, query: str, k: int | None = None, filters: object = None) -> Retrieval:
         self.queries.append(query)
-        return [Hit(c, 1.0 / (i + 1), rank=i + 1) for i, c in enumerate(self.chunks)]
+        hits = [Hit(c, 1.0 / (i + 1), rank=i + 1, scores={"dense": 0.9 - i / 10, "bm25": 5.0 - i})
+                for i, c in enumerate(self.chunks)]
+        return Retrieval(hits, query)
 
     def neighbours(self, chunk: Chunk, n: int) -> list[Chunk]:
         return []
+
+    def unit_vectors(self, chunk: Chunk) -> np.ndarray:
+        return BigramEmbedder().embed_passages([u.strip() for _, u in quotable_units(chunk.text)])
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        return [c for c in self.chunks if c.doc_id == doc_id]
+
+
+def fixed_model(p: float) -> AnswerabilityModel:
+    """An answerability model that gives every question probability ``p`` (answer at 0.5, LLM floor 0.1)."""
+    n = len(FEATURES)
+    z = float(np.log(p / (1 - p)))
+    return AnswerabilityModel(FEATURES, (0.0,) * n, (1.0,) * n, (0.0,) * n, z, 0.5, 0.3, 0.1)
+
+
+ANSWERS = fixed_model(0.9)
+
+
+def said(text: str, outcome: str = "answered") -> str:
+    """A model reply in the prompt's format: the JSON outcome line, then the answer."""
+    return f'{{"outcome": "{outcome}"}}\n{text}'
 
 
 @pytest.fixture
@@ -70,9 +96,9 @@ def stub() -> Iterator[StubServer]:
 
 def make_answerer(stub: StubServer, timeout: float = 5.0) -> tuple[Answerer, ListRetriever]:
     cfg = Config().replace("llm", base_url=stub.base_url, model="stub-model", api_key="sk-test", timeout=timeout)
-    cfg = cfg.replace("answer", refuse_below=-1.0)  # these tests are about the LLM, not the evidence gate
     retriever = ListRetriever(CHUNKS)
-    answerer = Answerer(retriever, BigramEmbedder(), cfg, llm=make_chat_model(cfg.llm), today=lambda: date(2025, 1, 1))
+    answerer = Answerer(retriever, BigramEmbedder(), cfg, llm=make_chat_model(cfg.llm), today=lambda: date(2025, 1, 1),
+                        model=ANSWERS)  # these tests are about the LLM, not the answerability gate
     return answerer, retriever
 
 
@@ -80,7 +106,7 @@ QUESTION = "个体工商户转型为企业有什么奖励？"
 
 
 def test_well_cited_answer_streams_and_verifies(stub: StubServer) -> None:
-    stub.script(Reply("个体工商户转型为企业的，给予2万元一次性奖励[1]。项目申报截止时间为2024年5月30日[2]。"))
+    stub.script(Reply(said("个体工商户转型为企业的，给予2万元一次性奖励[1]。项目申报截止时间为2024年5月30日[2]。")))
     answerer, _ = make_answerer(stub)
     items = list(answerer.stream(QUESTION))
     deltas, answer = items[:-1], items[-1]
@@ -100,7 +126,7 @@ def test_well_cited_answer_streams_and_verifies(stub: StubServer) -> None:
 
 
 def test_citation_to_a_clause_not_given_is_dropped(stub: StubServer) -> None:
-    stub.script(Reply("转型为企业的给予2万元一次性奖励[1][7]。另见出口信用保险[3]。"))
+    stub.script(Reply(said("转型为企业的给予2万元一次性奖励[1][7]。另见出口信用保险[3]。")))
     answer = make_answerer(stub)[0].ask(QUESTION)
     assert answer.dropped_citations == (7,)
     assert "[7]" not in answer.text
@@ -109,7 +135,7 @@ def test_citation_to_a_clause_not_given_is_dropped(stub: StubServer) -> None:
 
 
 def test_number_absent_from_cited_clauses_is_unsupported(stub: StubServer) -> None:
-    stub.script(Reply("转型为企业的给予5万元一次性奖励，2025年6月30日前申报[1]。"))
+    stub.script(Reply(said("转型为企业的给予5万元一次性奖励，2025年6月30日前申报[1]。")))
     answer = make_answerer(stub)[0].ask(QUESTION)
     assert answer.unsupported == ("5万元", "2025年6月30日")
     assert answer.citations[0].chunk.chunk_id == "a1"
@@ -137,15 +163,37 @@ def test_llm_failure_falls_back_to_extractive(stub: StubServer, reply: Reply, no
     assert answer.unsupported == ()
 
 
-def test_model_saying_not_found_is_a_refusal(stub: StubServer) -> None:
-    stub.script(Reply("根据现有文件，未找到关于人才落户的规定。现有条款涉及个体工商户转型和外贸。"))
+def test_model_saying_not_stated_is_a_refusal_with_cards(stub: StubServer) -> None:
+    """The model's structured first line decides; the words of the answer are not searched."""
+    stub.script(Reply(said("现有文件没有写明人才落户的规定。最接近的条款讲个体工商户转型奖励[1]。", "not_stated")))
     answer = make_answerer(stub)[0].ask("人才落户有什么政策？")
-    assert answer.refused and not answer.extractive and answer.citations == ()
+    assert answer.refused and answer.outcome == "not_stated" and not answer.extractive
+    assert not answer.text.startswith("{") and answer.citations[0].chunk.chunk_id == "a1"
+
+
+def test_refusal_wording_without_the_outcome_line_is_not_a_refusal(stub: StubServer) -> None:
+    stub.script(Reply("根据现有文件，未找到关于人才落户的规定[1]。"))
+    answer = make_answerer(stub)[0].ask("人才落户有什么政策？")
+    assert not answer.refused and answer.outcome == "answered"
+    assert any("结论标记" in n for n in answer.notes)
+
+
+def test_with_an_llm_only_not_found_is_decided_before_the_model(stub: StubServer) -> None:
+    """A weak (not_stated-level) question still reaches the model; one under the floor does not."""
+    stub.script(Reply(said("给予2万元一次性奖励[1]。")))
+    cfg = Config().replace("llm", base_url=stub.base_url, model="stub-model", api_key="sk-test")
+    weak = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), cfg, llm=make_chat_model(cfg.llm), model=fixed_model(0.2))
+    answer = weak.ask(QUESTION)
+    assert answer.outcome == "answered" and len(stub.requests) == 1
+    floor = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), cfg, llm=make_chat_model(cfg.llm), model=fixed_model(0.05))
+    refused = floor.ask(QUESTION)
+    assert refused.outcome == "not_found" and refused.refused and len(stub.requests) == 1
+    assert [c.chunk.chunk_id for c in refused.citations] == ["a1", "b1", "c1"]  # the nearest clauses, as cards
 
 
 def test_follow_up_is_condensed_by_the_model(stub: StubServer) -> None:
     rewritten = "组织开展2024年第一批杭州市工信领域项目申报的截止时间是什么？"
-    stub.script(Reply(rewritten), Reply("申报截止时间为2024年5月30日[2]。"))
+    stub.script(Reply(rewritten), Reply(said("申报截止时间为2024年5月30日[2]。")))
     answerer, retriever = make_answerer(stub)
     history = [("2024年第一批杭州市工信领域项目申报需要什么条件？", "（以下为从文件中摘录的原文）…")]
     answer = answerer.ask("那申报截止时间呢？", history=history)
@@ -157,7 +205,7 @@ def test_follow_up_is_condensed_by_the_model(stub: StubServer) -> None:
 
 
 def test_condense_failure_uses_the_rule_and_still_answers(stub: StubServer) -> None:
-    stub.script(Reply("", status=503), Reply("申报截止时间为2024年5月30日[2]。"))
+    stub.script(Reply("", status=503), Reply(said("申报截止时间为2024年5月30日[2]。")))
     answerer, retriever = make_answerer(stub)
     answer = answerer.ask("那截止时间呢？", history=[("杭州市工信领域项目申报的条件是什么？", "…")])
     assert retriever.queries == ["关于杭州市工信领域项目申报，截止时间？"]

@@ -1,5 +1,5 @@
 """Answer-stage pieces without a server or an index: packing, verification, validity,
-the extractive answer and its evidence gate, rule-based follow-ups, calibration."""
+the extractive answer, its three outcomes, the question's intent, the answerability model."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from datetime import date
 
 import pytest
 
-from rag.answer import Answerer, calibrate_refusal
+from rag.answer import Answerer
+from rag.answer.answerability import AnswerabilityModel, auc, fit
+from rag.answer.intent import read_intent
 from rag.answer.condense import condense_heuristic, is_follow_up
-from rag.answer.context import Clause, format_clause, pack, split_sentences
-from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, answer_units, extract
+from rag.answer.context import Clause, format_clause, pack
+from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, quote
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
 from rag.answer.validity import validity_lines
 from rag.answer.verify import facts, normalise_markers, supported, verify
@@ -18,7 +20,8 @@ from rag.config import Config, LLMConfig
 from rag.records import Chunk, Citation, Hit
 from rag.textnorm import compact
 from rag.tokens import count_tokens
-from tests.test_answer_llm import CHUNKS, QUESTION, BigramEmbedder, ListRetriever
+from rag.sentences import answer_units, split_sentences
+from tests.test_answer_llm import ANSWERS, CHUNKS, QUESTION, BigramEmbedder, ListRetriever, fixed_model
 
 
 def clauses() -> list[Clause]:
@@ -75,7 +78,7 @@ def test_validity_flags_expired_and_not_yet_in_force() -> None:
 
 
 def test_extractive_answer_quotes_verbatim_and_cites() -> None:
-    answerer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config(), today=lambda: date(2025, 1, 1))
+    answerer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config(), today=lambda: date(2025, 1, 1), model=ANSWERS)
     answer = answerer.ask(QUESTION)
     assert answer.backend == "extractive" and answer.extractive and not answer.refused
     assert answer.text.startswith(EXTRACT_LABEL)
@@ -89,20 +92,63 @@ def test_extractive_answer_quotes_verbatim_and_cites() -> None:
 
 def test_non_adjacent_sentences_are_quoted_with_a_gap_mark() -> None:
     clause = Clause(1, CHUNKS[0], 1.0)
-    units = [Scored(clause, 2, "丙。", 0.9, 0.9, 0.9), Scored(clause, 0, "甲。", 0.85, 0.8, 0.8)]
-    ex = extract(units, max_sentences=3, max_clauses=2)
-    assert ex.quotes == {1: "甲。" + GAP + "丙。"} and ex.evidence == 0.9
+    units = [Scored(clause, 2, "丙。", 0.9, 0.9, 0.9, True, 0.0), Scored(clause, 0, "甲。", 0.85, 0.8, 0.8, True, 0.0)]
+    ex = quote(units)
+    assert ex.quotes == {1: "甲。" + GAP + "丙。"}
     assert ex.text == EXTRACT_LABEL + "\n“甲。……丙。”[1]"
     assert answer_units("须同时满足以下条件:1.在境内注册;2.职工不超过500人。末尾引导语:") == [
         "须同时满足以下条件:1.在境内注册;", "2.职工不超过500人。"]
 
 
-def test_weak_evidence_refuses_and_names_nearest_documents() -> None:
-    cfg = Config().replace("answer", refuse_below=0.9)
-    answer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), cfg).ask("上海市人才落户积分怎么算？")
-    assert answer.refused and answer.citations == ()
+def test_not_found_names_nearest_documents_and_shows_their_clauses() -> None:
+    answer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config(), model=fixed_model(0.1)).ask("上海市人才落户积分怎么算？")
+    assert answer.refused and answer.outcome == "not_found"
     assert answer.text.startswith("根据现有文件，未找到与“上海市人才落户积分怎么算”相关的规定。")
     assert "《" + CHUNKS[0].title + "》" in answer.text
+    assert [c.chunk.chunk_id for c in answer.citations] == ["a1", "b1", "c1"] and answer.validity == ()
+
+
+def test_not_stated_says_what_is_missing_and_quotes_the_nearest_clause() -> None:
+    """Coverage of the question in the top documents is high, so a refusal is not_stated, with a verbatim quote."""
+    answer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config(), model=fixed_model(0.4)).ask(
+        "个体工商户转型为企业的一次性奖励在宁波是多少钱？")
+    assert answer.refused and answer.outcome == "not_stated"
+    assert "具体金额或比例" in answer.text and "宁波" in answer.text
+    quoted = answer.citations[0]
+    assert quoted.quote in quoted.chunk.text and f"“{quoted.quote}”[1]" in answer.text
+
+
+def test_intent_reads_what_is_asked() -> None:
+    money = read_intent("杭州的算力券一年最多能给一家企业补多少钱？")
+    assert money.fact_kinds == ("money",) and money.places == ("杭州",)
+    meta = read_intent("浙江软件业那份2022年统计公报，是哪几个部门一起发的，文号多少？")
+    assert set(meta.meta) == {"issuer", "docno"} and meta.fact_kinds == () and meta.years == ("2022",)
+    assert "list" in read_intent("追溯体系主要管哪几类？").kinds and not read_intent("主要管哪几类？").fact_kinds
+    assert read_intent("高企认定要什么条件？另外补贴多少钱？").parts == ("高企认定要什么条件", "补贴多少钱")
+    assert read_intent("小区里装电梯补多少？").places == ()  # 小区 is no place
+
+
+def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:
+    rng = __import__("numpy").random.default_rng(0)
+    rows, ok, nf = [], [], []
+    for i in range(200):
+        good = i % 5 != 0
+        rows.append({f: float(rng.normal(1.0 if good else 0.0, 0.5)) for f in
+                     ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind",
+                      "qualifiers_missing", "legs_agree", "margin")})
+        ok.append(good)
+        nf.append(not good and i % 10 == 0)
+    model = fit(rows, ok, nf, max_false_refusal=0.05)
+    p = [model.probability(r) for r in rows]
+    assert auc(p, ok) > 0.9
+    refused_good = sum(q < model.answer_above for q, g in zip(p, ok) if g) / sum(ok)
+    assert refused_good <= 0.05 and model.llm_floor <= model.answer_above
+    path = tmp_path / "m.json"
+    path.write_text(model.to_json())
+    assert AnswerabilityModel.load(path) == model and AnswerabilityModel.load(path).digest == model.digest
+    path.write_text("{}")
+    with pytest.raises(ValueError, match="refit with"):
+        AnswerabilityModel.load(path)
 
 
 def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
@@ -117,20 +163,11 @@ def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
 
 def test_extractive_follow_up_retrieves_with_the_resolved_question() -> None:
     retriever = ListRetriever(CHUNKS)
-    answer = Answerer(retriever, BigramEmbedder(), Config()).ask(
+    answer = Answerer(retriever, BigramEmbedder(), Config(), model=ANSWERS).ask(
         "那奖励多少呢？", history=[("个体工商户转型为企业的支持政策有哪些？", "…")]
     )
     assert retriever.queries == ["关于个体工商户转型为企业，奖励多少？"]
     assert answer.standalone_question == retriever.queries[0] and "2万元" in answer.text
-
-
-def test_calibrate_refusal_separates_the_two_kinds() -> None:
-    scores = {"a": 0.9, "b": 0.8, "c": 0.7, "x": 0.4, "y": 0.5, "z": 0.75}
-    items = [{"question": q, "type": "numeric"} for q in "abc"] + [{"question": q, "type": "unanswerable"} for q in "xyz"]
-    t = calibrate_refusal(scores.__getitem__, items)
-    assert 0.5 < t <= 0.7 or 0.75 < t <= 0.8  # one mistake either way is the best possible
-    with pytest.raises(ValueError):
-        calibrate_refusal(scores.__getitem__, items[:3])
 
 
 def test_prompts_load_from_any_cwd_and_llm_is_optional(tmp_path, monkeypatch) -> None:
@@ -142,7 +179,7 @@ def test_prompts_load_from_any_cwd_and_llm_is_optional(tmp_path, monkeypatch) ->
 
 
 def test_extractive_stream_is_the_final_text() -> None:
-    items = list(Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config()).stream(QUESTION))
+    items = list(Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config(), model=ANSWERS).stream(QUESTION))
     assert "".join(items[:-1]) == items[-1].text and len(items) > 2
 
 

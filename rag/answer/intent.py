@@ -86,7 +86,7 @@ def read_intent(question: str) -> Intent:
         kinds = tuple(k for k in kinds if k not in ("date", "number", "money"))
     places = _places(q)
     years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
-    parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 4)
+    parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3)
     return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)))
 
 
