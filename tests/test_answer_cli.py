@@ -12,13 +12,13 @@ import pytest
 from rag.answer import Answerer
 from rag.cli import ask as cli
 from rag.config import Config
-from tests.test_answer_llm import CHUNKS, BigramEmbedder, ListRetriever
+from tests.test_answer_llm import ANSWERS, CHUNKS, BigramEmbedder, ListRetriever
 
 
 class FakeService:
     def __init__(self) -> None:
         self.retriever = ListRetriever(CHUNKS)
-        self.answerer = Answerer(self.retriever, BigramEmbedder(), Config(), today=lambda: date(2025, 1, 1))
+        self.answerer = Answerer(self.retriever, BigramEmbedder(), Config(), today=lambda: date(2025, 1, 1), model=ANSWERS)
         self.backend = self.answerer.backend
         self.ask = self.answerer.ask
         self.stream = self.answerer.stream

@@ -33,7 +33,7 @@ class FakeSystem:
     answers: bool = True
     depth: int = 10
 
-    def run(self, question: str) -> SystemRun:
+    def run(self, question: str, history=()) -> SystemRun:
         qid = next(it.id for it in ITEMS if it.question == question)
         texts = CLAUSES[qid][: self.depth]
         retrieved = tuple(Retrieved(i, f"{qid}-{i}", 1.0 / i, t) for i, t in enumerate(texts, start=1))

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from rag.sentences import quotable_units
 import pytest
 
 from rag.config import Config, IndexConfig
@@ -48,15 +50,23 @@ def _split(result, source_name: str):
             [d for d in result.documents if not mine(d)], [c for c in result.chunks if not mine(c)])
 
 
+def _units(chunks, reused=()) -> int:
+    """Unit texts an index of ``chunks`` embeds, less those whose text is already in ``reused``."""
+    known = {u.strip() for c in reused for _, u in quotable_units(c.text)}
+    return sum(u.strip() not in known for c in chunks for _, u in quotable_units(c.text))
+
+
 def test_corpus_index_is_exact_and_complete(corpus_index: Index, corpus_result) -> None:
     m = corpus_index.manifest
     assert m["index_type"] == "flat-ip" and m["embedder"]["dim"] == 384
     assert m["counts"] == {"documents": len(corpus_result.documents), "chunks": len(corpus_result.chunks),
-                           "vectors": len(corpus_result.chunks)}
+                           "vectors": len(corpus_result.chunks), "units": _units(corpus_result.chunks)}
+    first = corpus_result.chunks[0]
+    assert corpus_index.unit_vectors(first).shape == (len(quotable_units(first.text)), 384)
     assert set(m["documents"]) == {d.doc_id for d in corpus_result.documents}
     assert all(len(v["content_hash"]) == 16 for v in m["documents"].values())
     files = {p.name for p in corpus_index.path.iterdir()}
-    assert files == {"manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl"}  # no pickle
+    assert files == {"manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl", "units.npy"}  # no pickle
 
 
 class IndexContract:
@@ -152,11 +162,11 @@ def test_incremental_add_change_remove_embeds_only_new_text(corpus_result, corpu
     cfg = _cfg(tmp_path)
     counting = counting_embedder(corpus_embedder)
     build_index(cfg, counting, other_docs, other_chunks)
-    assert counting.texts == len(other_chunks)
+    assert counting.texts == len(other_chunks) + _units(other_chunks)  # clauses and their quotable units
 
     counting.batches.clear()
     index, embedded = update_documents(cfg, counting, docs, chunks)  # a new notice arrives
-    assert counting.texts == embedded == len(chunks)
+    assert counting.texts == embedded == len(chunks) + _units(chunks, reused=other_chunks)
     assert len(index.chunks) == len(corpus_result.chunks)
 
     counting.batches.clear()
@@ -166,7 +176,10 @@ def test_incremental_add_change_remove_embeds_only_new_text(corpus_result, corpu
     changed = dataclasses.replace(chunks[0], text=chunks[0].text + "（本条已修订）")
     counting.batches.clear()
     index = add_documents(cfg, counting, docs, [changed, *chunks[1:]])  # one clause edited
-    assert counting.batches == [[changed.embed_text()]]
+    assert counting.batches[0] == [changed.embed_text()]
+    old_units = {u.strip() for _, u in quotable_units(chunks[0].text)}
+    assert [u for batch in counting.batches[1:] for u in batch] == [
+        u.strip() for _, u in quotable_units(changed.text) if u.strip() not in old_units]
     row = index.position(changed)
     assert index.chunks[row].text.endswith("（本条已修订）")
 

@@ -113,8 +113,9 @@ def answer_html(answer: Answer, contexts: dict[str, Sequence[Chunk]], today: dat
     """A finished answer: body (or refusal notice), warnings, validity, citation cards, notes."""
     parts: list[str] = []
     if answer.refused:
+        head = "ℹ 文件未写明所问内容" if answer.outcome == "not_stated" else "ℹ 未找到依据"
         parts.append(
-            '<div class="prag-refusal"><span class="prag-refusal-head">ℹ 未找到依据</span>'
+            f'<div class="prag-refusal"><span class="prag-refusal-head">{head}</span>'
             f'<span class="prag-refusal-text">{answer_text_html(answer.text, ())}</span></div>'
         )
     else:
@@ -126,7 +127,8 @@ def answer_html(answer: Answer, contexts: dict[str, Sequence[Chunk]], today: dat
         parts.append(f'<div class="prag-validity"><b>时效</b> {_esc(line)}</div>')
     if answer.citations:
         cards = "".join(citation_card(c, contexts.get(c.chunk.chunk_id, ()), today) for c in answer.citations)
-        parts.append(f'<div class="prag-cites"><div class="prag-cites-label">引用条款（{len(answer.citations)}）</div>{cards}</div>')
+        label = "最接近的条款" if answer.refused else "引用条款"
+        parts.append(f'<div class="prag-cites"><div class="prag-cites-label">{label}（{len(answer.citations)}）</div>{cards}</div>')
     notes = list(answer.notes)
     if answer.dropped_citations:
         notes.append("已删除无对应条款的引用：" + "、".join(f"[{n}]" for n in answer.dropped_citations))

@@ -67,7 +67,8 @@ def format_details(answer: Answer) -> str:
     """Everything after the answer text: citations, validity, unsupported facts, notes, backend."""
     lines: list[str] = []
     if answer.citations:
-        lines.append("引用：")
+        lines.append("最接近的条款（文件未写明所问内容）：" if answer.outcome == "not_stated" else
+                     "检索到的最接近条款：" if answer.refused else "引用：")
     for c in answer.citations:
         ch = c.chunk
         lines.append(f"[{c.n}] 《{ch.title.strip('《》')}》" + (f"（{ch.doc_number}）" if ch.doc_number else ""))

@@ -22,7 +22,9 @@ TABLE_ROWS: tuple[tuple[str, str], ...] = (
     ("citation_precision", "citation precision"), ("cited_share", "answers with ≥1 citation"),
     ("unsupported_rate", "answers with unsupported numbers"),
     ("refusal_precision", "refusal precision"), ("refusal_recall", "refusal recall"),
-    ("false_refusal_rate", "false-refusal rate"), ("faithfulness", "judge faithfulness"),
+    ("false_refusal_rate", "false-refusal rate (answerable refused)"),
+    ("not_stated_labelled", "not_stated items labelled not_stated"), ("not_found_labelled", "not_found items labelled not_found"),
+    ("answerability_auc", "answerability AUC"), ("faithfulness", "judge faithfulness"),
     ("latency_p50_s", "latency p50 (s)"), ("latency_p95_s", "latency p95 (s)"),
 )
 TYPE_COLUMNS: tuple[str, ...] = ("hit@1", "hit@5", "mrr@10", "key_fact_recall", "char_f1", "citation_precision",
