@@ -183,7 +183,8 @@ def aggregate(rows: Sequence[ItemScores], curve_to: int = 10) -> dict[str, Any]:
         out.update(refusal_scores([r.refused for r in rows], [r.unanswerable for r in rows]))
         for kind in ("not_stated", "not_found"):  # refusals given the right label, of those the set labels
             labelled = [r for r in rows if r.unanswerable and r.expected_outcome == kind]
-            out[f"{kind}_labelled"] = mean(float(r.outcome == kind) for r in labelled) if labelled else None
+            told = labelled and any(r.outcome for r in rows)  # systems that never say why they refuse: undefined
+            out[f"{kind}_labelled"] = mean(float(r.outcome == kind) for r in labelled) if told else None
         scored = [r for r in rows if r.answerability is not None]
         out["answerability_auc"] = auc([r.answerability for r in scored], [not r.unanswerable for r in scored])
         out["faithfulness"] = mean(r.faithfulness for r in given)
