@@ -256,8 +256,10 @@ _ASKED = {"money": "具体金额或比例", "number": "具体数字", "date": "�
 def not_stated_text(question: str, intent: Intent, nearest: Scored) -> Extract:
     """The documents cover the topic but do not state what was asked: say exactly that, quote what they do state."""
     asked = next((_ASKED[k] for k in intent.kinds if k in _ASKED), "所问的内容")
-    where = "、".join(intent.qualifiers)
-    missing = f"（文件中没有提到“{where}”）" if where and nearest.qualifiers_missing else ""
+    chunk = nearest.clause.chunk
+    said = compact(" ".join([context_text(chunk), chunk.doc_number or "", chunk.text]))
+    where = "、".join(q for q in intent.qualifiers if q not in said)
+    missing = f"（该条款没有提到“{where}”）" if where else ""
     n = nearest.clause.n
     unit = nearest.sentence.strip()
     title = nearest.clause.chunk.title.strip("《》")
