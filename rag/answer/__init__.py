@@ -35,6 +35,7 @@ from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
 from rag.config import Config
 from rag.records import Answer, Chunk, Citation, Hit
+from rag.retrieve import Retrieval
 from rag.textnorm import fold
 
 __all__ = ["Answerer", "Retriever", "Embedder", "Evidence"]
@@ -44,7 +45,7 @@ NEAREST_CARDS = 3  # clauses shown with a refusal
 
 
 class Retriever(Protocol):
-    def retrieve(self, query: str, k: int | None = None, filters: Any = None) -> Any: ...
+    def retrieve(self, query: str, k: int | None = None, filters: Any = None) -> Retrieval: ...
 
     def neighbours(self, chunk: Chunk, n: int) -> list[Chunk]: ...
 
@@ -66,7 +67,6 @@ class Evidence:
     intent: Intent
     scored: list[Scored]
     assessment: Assessment
-    notes: tuple[str, ...] = ()
 
 
 class _Timer:
@@ -138,7 +138,7 @@ class Answerer:
             scored = score_units(result.query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
             assessment = self.model.assess(features(result.query, intent, clauses, scored, docs), gate=gate)
-        return Evidence(standalone, clauses, intent, scored, assessment, tuple(notes))
+        return Evidence(standalone, clauses, intent, scored, assessment)
 
     def stream(
         self, question: str, history: Sequence[tuple[str, str]] = (), filters: Any = None, as_of: date | None = None

@@ -59,8 +59,13 @@ def _ingest(paths: Sequence[str], cfg: Config):
 
 
 def _progress(embedder, chunks) -> None:
-    todo = embedder.missing([c.embed_text() for c in chunks]) if hasattr(embedder, "missing") else len(chunks)
-    print(f"embedding {todo} of {len(chunks)} chunks with {embedder.id} (the rest are cached) …", flush=True)
+    from rag.sentences import quotable_units
+
+    units = [u.strip() for c in chunks for _, u in quotable_units(c.text)]
+    texts = [c.embed_text() for c in chunks] + units
+    todo = embedder.missing(texts) if hasattr(embedder, "missing") else len(texts)
+    print(f"embedding {todo} of {len(texts)} texts ({len(chunks)} chunks + {len(units)} sentence units) "
+          f"with {embedder.id} (the rest are cached) …", flush=True)
 
 
 def _run(action, cfg: Config) -> int:
