@@ -134,7 +134,7 @@ def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:
     for i in range(200):
         good = i % 5 != 0
         rows.append({f: float(rng.normal(1.0 if good else 0.0, 0.5)) for f in
-                     ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind",
+                     ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind", "stated_lexical",
                       "qualifiers_missing", "legs_agree", "margin")})
         ok.append(good)
         nf.append(not good and i % 10 == 0)

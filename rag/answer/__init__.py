@@ -228,7 +228,7 @@ class Answerer:
             document = self.retriever.document_chunks(target.chunk.doc_id)
             if target.chunk.parent_id:  # an attached plan/bulletin: its 文号 and signature are in the notice
                 document = self.retriever.document_chunks(target.chunk.parent_id) + document
-            return record_answer(ev.intent, target, document, number)
+            return record_answer(ev.intent, ev.scored[0], document, number)
         return quote(choose(ev.scored, ev.intent, self.cfg.answer))
 
     def _nearest(self, clauses: Sequence[Clause]) -> tuple[Citation, ...]:

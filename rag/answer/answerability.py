@@ -10,6 +10,8 @@ user-worded ones.  The features below ask instead what a careful reader asks:
   between sentences far more than it removes them from the document);
 - ``kind_stated`` / ``best_states_kind``: whether a top unit / the best unit states the kind of
   fact asked (an amount for 补多少钱); 1 when no kind is asked;
+- ``stated_lexical``: how much of the question the best units that *do* state that kind share
+  (an amount for another object — “每年新增200项” for “每个项目奖多少” — shares little);
 - ``qualifiers_missing``: the share of places/years named in the question that the top
   documents never name (宁波 asked, 杭州 answered: the typical near-miss);
 - ``legs_agree``: whether the dense and the lexical leg put the same clause first;
@@ -42,7 +44,7 @@ from rag.sentences import bigrams
 from rag.textnorm import compact
 
 FEATURES: tuple[str, ...] = ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind",
-                             "qualifiers_missing", "legs_agree", "margin")
+                             "stated_lexical", "qualifiers_missing", "legs_agree", "margin")
 DEFAULT_MODEL = Path(__file__).with_name("answerability.json")
 
 ANSWERED, NOT_STATED, NOT_FOUND = "answered", "not_stated", "not_found"
@@ -51,7 +53,7 @@ OUTCOMES: tuple[str, ...] = (ANSWERED, NOT_STATED, NOT_FOUND)
 
 def features(
     question: str, intent: Intent, clauses: Sequence[Clause], scored: Sequence[Scored],
-    documents: Sequence[Sequence[Chunk]], top_units: int = 3,
+    documents: Sequence[Sequence[Chunk]], top_units: int = 3, top_stated: int = 5,
 ) -> dict[str, float]:
     """The feature vector of one question (see the module docstring); ``documents`` are the top hits' documents."""
     hits = [c for c in clauses if c.is_hit]
@@ -74,6 +76,7 @@ def features(
         "doc_coverage": len(wanted & doc_bigrams) / len(wanted) if wanted else 0.0,
         "kind_stated": float(stated),
         "best_states_kind": float(best.states_kind),
+        "stated_lexical": max((s.lexical for s in scored[:top_stated] if s.states_kind), default=0.0),
         "qualifiers_missing": missing,
         "legs_agree": float(dense_first.chunk_id == first.chunk_id == lexical_first.chunk_id),
         "margin": best.score - scored[1].score if len(scored) > 1 else 0.0,

@@ -117,6 +117,10 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) -> list[
         if _length(chosen) + len(s.sentence) > cfg.answer_chars or _too_many_clauses(chosen, s, cfg):
             continue
         chosen.append(s)
+    if intent.several and intent.fact_kinds:  # the other figures asked for usually sit beside the first
+        for s in sorted((s for s in scored if s.clause.n == best.clause.n and s.states_kind), key=lambda s: s.index):
+            if s not in chosen and _length(chosen) + len(s.sentence) <= cfg.answer_chars:
+                chosen.append(s)
     return chosen
 
 
@@ -185,14 +189,18 @@ def _cn_date(iso: str) -> str:
     return f"{int(y)}年{int(m)}月{int(d)}日"
 
 
-def record_answer(intent: Intent, target: Clause, document: Sequence[Chunk], number: Callable[[Chunk], int]) -> Extract:
-    """Answer a 文号/发文机关/日期/有效期 question from the document record of ``target``'s document.
+def record_answer(
+    intent: Intent, best: Scored, document: Sequence[Chunk], number: Callable[[Chunk], int],
+) -> Extract:
+    """Answer a 文号/发文机关/日期/有效期 question from the document record of ``best``'s document.
 
     Each field is given as the record holds it, followed by the clause that states it
     (``number(chunk)`` adds that clause to the context and returns its [n]); the validity
     sentence is quoted verbatim.  Fields the record lacks are said to be missing, not guessed.
+    The best-scoring unit is quoted after the record: the question may ask more than the
+    record holds (“文号多少？异议寄到哪里？”), or about a document the notice only cites.
     """
-    c = target.chunk
+    c = best.clause.chunk
     lines = [f"文件：《{c.title.strip('《》')}》"]
     quotes: dict[int, str] = {}
 
@@ -220,11 +228,11 @@ def record_answer(intent: Intent, target: Clause, document: Sequence[Chunk], num
             lines.append(f"施行与有效期：“{unit}”[{n}]")
         else:
             lines.append("施行与有效期：文件中未写明")
-    if not quotes:  # nothing of the record is stated in a clause: cite the header clause itself
-        head = document[0] if document else c
-        n = number(head)
-        quotes[n] = quotable_units(head.text)[0][1].strip() if quotable_units(head.text) else head.text[:80]
-        lines.append(f"“{quotes[n]}”[{n}]")
+    unit = best.sentence.strip()
+    if not any(unit in q for q in quotes.values()):
+        n = best.clause.n
+        quotes[n] = quotes[n] + GAP + unit if n in quotes else unit
+        lines.append(f"“{unit}”[{n}]")
     return Extract("\n".join([EXTRACT_LABEL, *lines]), quotes)
 
 
@@ -249,8 +257,8 @@ def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
     return text
 
 
-_ASKED = {"money": "具体金额或比例", "number": "具体数字", "date": "具体日期或期限", "list": "具体清单",
-          "procedure": "具体办理流程", "condition": "相应条件"}
+_ASKED = {"money": "具体金额或比例", "number": "具体数字", "date": "具体日期或期限", "contact": "联系方式或地址",
+          "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件"}
 
 
 def not_stated_text(question: str, intent: Intent, nearest: Scored) -> Extract:

@@ -33,10 +33,11 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "procedure": re.compile(r"怎么申请|怎么申报|如何申报|如何申请|怎么报|去哪|向谁|找谁|流程|步骤|程序|材料|怎么办|怎么弄|怎么操作|"
                             r"在哪(?:里)?(?:报|申请|提交)|提交什么|走什么"),
     "condition": re.compile(r"条件|要求|门槛|够不够|符合|资格|够格|哪些企业|什么企业|什么样的|谁可以|能享受|适用"),
+    "contact": re.compile(r"电话|联系|咨询|热线|邮箱|地址|寄到|寄哪|送到哪|交到哪|网址|网站|平台|系统"),
 }
 _META: dict[str, re.Pattern[str]] = {
     "issuer": re.compile(r"哪个部门|哪些部门|哪几个部门|哪几家|哪个单位|哪些单位|谁发|谁印发|谁出的|发文(?:单位|机关|部门)|"
-                         r"发布(?:单位|机关|部门)|印发(?:单位|机关)|哪家(?:单位|机关|部门)|联合(?:发|印发|发布)|牵头"),
+                         r"发布(?:单位|机关|部门)|印发(?:单位|机关)|哪家(?:单位|机关|部门)|联合(?:发|印发|发布)|公示的"),
     "docno": re.compile(r"文号|几号文|什么文|发文字号|哪个文件|编号"),
     "issued": re.compile(r"(?:什么时候|啥时候|何时|哪天|哪一天)(?:发|印发|发布|出台|下发)|印发(?:日期|时间)|发布(?:日期|时间)|成文"),
     "valid": re.compile(r"施行|生效|有效期|执行到|管到|有效到|什么时候(?:开始)?(?:执行|实施)|啥时候(?:开始)?(?:执行|实施)|过期|还有效"),
@@ -51,6 +52,7 @@ _KNOWN_PLACES = re.compile(
     r"温岭|临海|龙泉|江山|长三角|全国"
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_IN_CHARGE = re.compile(r"牵头|负责|主管|责任|协调|对接|受理|审核|承办|落实")
 _COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|一样吗|哪个(?:多|高|大|早)|相比|和.{1,20}比")
 _PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有|此外|以及|同时|顺便问一下|顺便问|再问一下|那么)[，,]?")
 
@@ -65,6 +67,7 @@ class Intent:
     places: tuple[str, ...]
     years: tuple[str, ...]
     compare: bool  # “分别/对比”: one answer unit from each document named
+    several: bool  # more than one figure or date is asked for (“多少家…占比呢”)
 
     @property
     def qualifiers(self) -> tuple[str, ...]:
@@ -73,7 +76,7 @@ class Intent:
     @property
     def fact_kinds(self) -> tuple[str, ...]:
         """The kinds a sentence must state to answer (``money`` implies ``number``)."""
-        kinds = tuple(k for k in self.kinds if k in ("money", "number", "date"))
+        kinds = tuple(k for k in self.kinds if k in _FACT_PATTERNS)
         return tuple(k for k in kinds if not (k == "number" and "money" in kinds))
 
 
@@ -82,12 +85,15 @@ def read_intent(question: str) -> Intent:
     q = fold(question)
     kinds = tuple(k for k, p in _ASKS.items() if p.search(q))
     meta = tuple(k for k, p in _META.items() if p.search(q))
+    if _IN_CHARGE.search(q):  # “哪个部门牵头/负责” asks who does the work, which the body says, not who signed
+        meta = tuple(m for m in meta if m != "issuer")
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
         kinds = tuple(k for k in kinds if k not in ("date", "number", "money"))
     places = _places(q)
     years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
     parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3)
-    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)))
+    asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))
+    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), asked >= 2 or len(parts) > 1)
 
 
 def _places(q: str) -> tuple[str, ...]:
@@ -101,6 +107,7 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "number": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:%|[万亿千百]|[元个家项倍名人次分件批类所亩天年]|"
                          r"个月|平方米|个百分点)|[一二三四五六七八九十两百千万亿]+(?:元|万|亿|%|个|家|项|倍|名|人|次)|百分之|一半|翻番"),
     "money": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:[万亿千百]*元|%)|百分之|[一二三四五六七八九十两百千万]+元"),
+    "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|平台|系统|网站"),
 }
 
 
