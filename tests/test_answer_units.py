@@ -82,7 +82,8 @@ def test_extractive_answer_quotes_verbatim_and_cites() -> None:
     answer = answerer.ask(QUESTION)
     assert answer.backend == "extractive" and answer.extractive and not answer.refused
     assert answer.text.startswith(EXTRACT_LABEL)
-    assert "“对个体工商户转型为企业的，给予2万元一次性奖励。”[1]" in answer.text
+    # the best unit is short (< answer.min_quote_chars), so the next unit of its clause follows it
+    assert "“对个体工商户转型为企业的，给予2万元一次性奖励。奖励资金由县级财政承担。”[1]" in answer.text
     assert answer.citations[0].chunk.chunk_id == "a1"
     for c in answer.citations:
         assert c.quote and c.quote in c.chunk.text and f"“{c.quote}”[{c.n}]" in answer.text  # adjacent: verbatim
@@ -134,7 +135,7 @@ def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:
     for i in range(200):
         good = i % 5 != 0
         rows.append({f: float(rng.normal(1.0 if good else 0.0, 0.5)) for f in
-                     ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind", "stated_lexical",
+                     ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind", "stated_lexical", "stated_cos", "clause_qualifiers_missing",
                       "qualifiers_missing", "legs_agree", "margin")})
         ok.append(good)
         nf.append(not good and i % 10 == 0)

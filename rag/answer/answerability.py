@@ -10,10 +10,10 @@ user-worded ones.  The features below ask instead what a careful reader asks:
   between sentences far more than it removes them from the document);
 - ``kind_stated`` / ``best_states_kind``: whether a top unit / the best unit states the kind of
   fact asked (an amount for 补多少钱); 1 when no kind is asked;
-- ``stated_lexical``: how much of the question the best units that *do* state that kind share
-  (an amount for another object — “每年新增200项” for “每个项目奖多少” — shares little);
-- ``qualifiers_missing``: the share of places/years named in the question that the top
-  documents never name (宁波 asked, 杭州 answered: the typical near-miss);
+- ``stated_lexical`` / ``stated_cos``: how close the best units that *do* state that kind are
+  to the question (an amount for another object — “每年新增200项” for “每个项目奖多少”);
+- ``qualifiers_missing`` / ``clause_qualifiers_missing``: the share of places/years named in
+  the question that the top documents / the best clause never name (宁波 asked, 杭州 answered);
 - ``legs_agree``: whether the dense and the lexical leg put the same clause first;
 - ``margin``: how far the best unit stands above the next one.
 
@@ -44,7 +44,8 @@ from rag.sentences import bigrams
 from rag.textnorm import compact
 
 FEATURES: tuple[str, ...] = ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind",
-                             "stated_lexical", "qualifiers_missing", "legs_agree", "margin")
+                             "stated_lexical", "stated_cos", "qualifiers_missing", "clause_qualifiers_missing",
+                             "legs_agree", "margin")
 DEFAULT_MODEL = Path(__file__).with_name("answerability.json")
 
 ANSWERED, NOT_STATED, NOT_FOUND = "answered", "not_stated", "not_found"
@@ -80,6 +81,8 @@ def features(
         "qualifiers_missing": missing,
         "legs_agree": float(dense_first.chunk_id == first.chunk_id == lexical_first.chunk_id),
         "margin": best.score - scored[1].score if len(scored) > 1 else 0.0,
+        "stated_cos": max((s.dense for s in scored[:top_stated] if s.states_kind), default=0.0),
+        "clause_qualifiers_missing": best.qualifiers_missing,
     }
 
 

@@ -111,12 +111,20 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) -> list[
     if "list" in intent.kinds:
         return _list_items(scored, best, cfg)
     chosen = [best]
-    for s in scored[1:]:
-        if len(chosen) >= cfg.extract_sentences or s.score < best.score - cfg.keep_margin:
+    close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
+    # units of clauses not yet quoted first: a second clause within the margin adds more than a
+    # second sentence of the first (“软件业务收入利润率…” vs “…软件业务收入9152.9亿元”)
+    for s in sorted(close, key=lambda s: s.clause.n == best.clause.n):
+        if len(chosen) >= cfg.extract_sentences:
             break
         if _length(chosen) + len(s.sentence) > cfg.answer_chars or _too_many_clauses(chosen, s, cfg):
             continue
         chosen.append(s)
+    if len(best.sentence.strip()) < cfg.min_quote_chars:  # a short unit rarely carries a clause's whole point
+        for s in sorted((s for s in scored if s.clause.n == best.clause.n and s.index > best.index),
+                        key=lambda s: s.index)[:1]:
+            if s not in chosen:
+                chosen.append(s)
     if intent.several and intent.fact_kinds:  # the other figures asked for usually sit beside the first
         for s in sorted((s for s in scored if s.clause.n == best.clause.n and s.states_kind), key=lambda s: s.index):
             if s not in chosen and _length(chosen) + len(s.sentence) <= cfg.answer_chars:
@@ -213,7 +221,7 @@ def record_answer(
         return f"[{n}]"
 
     wants = set(intent.meta) or {"docno", "issuer"}
-    if "docno" in wants or "issuer" in wants:
+    if c.doc_number or "docno" in wants or "issuer" in wants:  # the 文号 names the document whatever was asked
         lines.append(f"文号：{c.doc_number}{cite(c.doc_number)}" if c.doc_number else "文号：文件中未写明")
     if "issuer" in wants:
         lines.append(f"发文机关：{c.issuer}{cite(c.issuer)}" if c.issuer else "发文机关：文件中未写明")
@@ -258,6 +266,7 @@ def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
 
 
 _ASKED = {"money": "具体金额或比例", "number": "具体数字", "date": "具体日期或期限", "contact": "联系方式或地址",
+          "in_charge": "负责部门",
           "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件"}
 
 
