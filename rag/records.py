@@ -59,6 +59,7 @@ class Document:
     notice_period: tuple[str, ...] | None = None  # (start, end) of a 公示
     parent_id: str | None = None
     kind: str = "notice"  # notice | attachment | bulletin | news | list
+    unparsed: tuple[str, ...] = ()  # metadata found but not computable (e.g. 有效期为9999年), with why
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -8,6 +8,7 @@ import pytest
 
 from rag.cli import main
 from rag.config import Config
+from rag.cli.ingest import report_text
 from rag.ingest import ingest
 
 NOTICE = (
@@ -173,3 +174,22 @@ def test_file_with_no_document_is_an_error_and_not_a_file_report(tmp_path: Path)
     result = _ingest_with_good(tmp_path, bad)
     assert [str(e) for e in result.errors] == [f"{bad}: no document found (no notice title and no sentence ending in 。)"]
     assert [f.source_file for f in result.files] == ["good.txt"]
+
+
+@pytest.mark.parametrize(("clause", "until", "unparsed"), [
+    ("本通知自2024年2月29日起施行，有效期为1年。", "2025-02-28", ()),
+    ("本通知自2024年2月29日起施行，有效期为4年。", "2028-02-28", ()),
+    ("本通知自2024年3月1日起施行，有效期为9999年。", None, ("“有效期为9999年”超出可计算的日期范围，未推算失效日期",)),
+])
+def test_validity_arithmetic_never_raises(tmp_path: Path, clause: str, until: str | None, unparsed: tuple) -> None:
+    """A real 2月29日 clause and an absurd span keep the document; what cannot be computed is recorded."""
+    good = tmp_path / "good.txt"
+    good.write_text("浙江省人民政府办公厅关于测试的通知\n一、对个转企给予2万元奖励。\n" + clause + "\n", encoding="utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text("浙江省经济和信息化厅关于另一个测试的通知\n一、算力券补贴30%。\n", encoding="utf-8")
+    result = ingest([tmp_path], Config())
+    assert not result.errors and len({d.source_file for d in result.documents}) == 2
+    doc = next(d for d in result.documents if d.source_file.endswith("good.txt"))
+    assert doc.valid_until == until and doc.unparsed == unparsed
+    if unparsed:
+        assert f"# unparsed: {doc.source_file}" in report_text(result)

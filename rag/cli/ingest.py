@@ -63,6 +63,8 @@ def report_text(result: IngestResult) -> str:
         )
         for r in f.removed:
             lines.append(f"{f.source_file}\t{r.start}\t{r.end}\t{r.reason}\t{json.dumps(r.text, ensure_ascii=False)}")
+    for d in result.documents:
+        lines += [f"# unparsed: {d.source_file} 《{d.title}》: {why}" for why in d.unparsed]
     for err in result.errors:
         lines.append(f"# error: {err}")
     return "\n".join(lines) + "\n"

@@ -292,10 +292,24 @@ def _unique_ids(docs: list[Document]) -> list[Document]:
     return out
 
 
+def _years_later(start_iso: str, years: int) -> str | None:
+    """The day before the same date ``years`` later (有效期N年); from 2月29日 that is 2月28日 in any year.
+
+    ``None`` when the result is not a calendar date (有效期为9999年): the caller records why.
+    """
+    start = dt.date.fromisoformat(start_iso)
+    try:
+        if (start.month, start.day) == (2, 29):  # its anniversary is 1 March in a common year
+            return dt.date(start.year + years, 2, 28).isoformat()
+        return (start.replace(year=start.year + years) - dt.timedelta(days=1)).isoformat()
+    except (ValueError, OverflowError):
+        return None
+
+
 def _iso(y: str | int, m: str | int, d: str | int) -> str | None:
     try:
         return dt.date(int(y), int(m), int(d)).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -330,9 +344,11 @@ def _document(
         doc_number, issuer, date = doc_number or parent.doc_number, issuer or parent.issuer, date or parent.date
     valid_from = _first_date(_VALID_FROM, text)
     valid_until = _first_date(_VALID_UNTIL, text)
+    unparsed: list[str] = []
     if valid_from and not valid_until and (m := _VALID_YEARS.search(text)):
-        start = dt.date.fromisoformat(valid_from)
-        valid_until = (start.replace(year=start.year + int(m.group(1))) - dt.timedelta(days=1)).isoformat()
+        valid_until = _years_later(valid_from, int(m.group(1)))
+        if valid_until is None:
+            unparsed.append(f"“{m.group(0)}”超出可计算的日期范围，未推算失效日期")
     year = (date or "")[:4] or next(iter(_YEAR.findall(text)), None)
     kind = st.kind
     if kind == "fragment" and issuer and not st.title:
@@ -354,6 +370,7 @@ def _document(
         notice_period=_notice_period(text),
         parent_id=parent.doc_id if parent else None,
         kind=kind,
+        unparsed=tuple(unparsed),
     )
 
 
