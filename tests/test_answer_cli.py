@@ -69,3 +69,24 @@ def test_chat_keeps_history_and_exits(service: FakeService) -> None:
 def test_bad_date_is_an_argument_error() -> None:
     with pytest.raises(SystemExit):
         parse("ask", "问题", "--as-of", "2025/01/01")
+
+
+def test_serve_refuses_beyond_loopback_without_a_login(tmp_path, capsys) -> None:
+    from rag.cli import main
+
+    assert main(["serve", "--host", "0.0.0.0", "--port", "9"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to bind 0.0.0.0 without a login" in err and "--auth USER:PASSWORD" in err
+    assert main(["serve", "--host", "0.0.0.0", "--auth", "nopassword"]) == 2
+    assert "--auth: expected USER:PASSWORD" in capsys.readouterr().err
+
+
+def test_serve_login_rules() -> None:
+    from rag.cli.serve import bind_problem, credentials
+
+    assert bind_problem("127.0.0.1", [], False) is None and bind_problem("::1", [], False) is None
+    assert bind_problem("localhost", [], False) is None
+    assert bind_problem("192.0.2.1", [("u", "p")], False) is None and bind_problem("192.0.2.1", [], True) is None
+    assert "refusing" in bind_problem("192.0.2.1", [], False)
+    args = argparse.Namespace(auth="ann:secret", auth_file=None)
+    assert credentials(args, {"POLICY_RAG_AUTH": "bob:pw:with:colons"}) == [("ann", "secret"), ("bob", "pw:with:colons")]

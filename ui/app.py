@@ -258,7 +258,7 @@ def build_app(service: Service, cfg: Config) -> gr.Blocks:
 
 
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, concurrency: int = 4,
-           block: bool = True) -> None:
+           block: bool = True, auth: list[tuple[str, str]] | None = None) -> None:
     """Queue + launch with the offline settings: no share link, no analytics, system fonts only.
 
     ``concurrency`` answers run at once (the embedder is lock-guarded, so more would only
@@ -266,7 +266,7 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, concurr
     """
     app.queue(default_concurrency_limit=concurrency, max_size=256)
     app.launch(
-        server_name=host, server_port=port, share=False, prevent_thread_lock=not block, quiet=not block,
+        server_name=host, server_port=port, share=False, prevent_thread_lock=not block, quiet=not block, auth=auth,
         theme=gr.themes.Default(font=list(FONTS)), css=render.CSS, show_error=False,
         enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False,
         footer_links=["api"],
