@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,11 @@ class IndexConfig:
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 1024  # bench --scale 1000000: recall@10 0.973, p50 4.6 ms (64 gave 0.78)
+
+    def __post_init__(self) -> None:
+        """The name becomes a folder under ``root`` (and a feedback file): a path here would write elsewhere."""
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", self.name) or ".." in self.name:
+            raise ConfigError(f"index name {self.name!r}: use a plain name (letters, digits, _ . -), not a path")
 
     @property
     def path(self) -> Path:

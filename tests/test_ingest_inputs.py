@@ -193,3 +193,53 @@ def test_validity_arithmetic_never_raises(tmp_path: Path, clause: str, until: st
     assert doc.valid_until == until and doc.unparsed == unparsed
     if unparsed:
         assert f"# unparsed: {doc.source_file}" in report_text(result)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_a_bom_are_decoded(tmp_path: Path, encoding: str) -> None:
+    data = NOTICE.encode(encoding)
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        data = "\ufeff".encode(encoding) + data  # utf-16-be writes no BOM of its own
+    result = ingest([_write(tmp_path, "unicode.txt", data)], Config())
+    assert [d.title for d in result.documents] == [TITLE] and not result.errors
+
+
+def test_random_bytes_that_decode_are_refused_as_garbled(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(7)
+    hanzi = [chr(c) for c in range(0x4E00, 0x9FA6)]
+    noise = _write(tmp_path, "noise.txt", "".join(rng.choice(hanzi) for _ in range(60_000)).encode("gb18030"))
+    symbols = _write(tmp_path, "symbols.txt", bytes(rng.randrange(0x21, 0x7F) for _ in range(200_000)))
+    result = ingest([noise, symbols, _good(tmp_path)], Config())
+    assert [d.title for d in result.documents] == [TITLE]
+    reasons = {Path(e.path).name: e.reason for e in result.errors}
+    assert set(reasons) == {"noise.txt", "symbols.txt"} and all("garbled" in r for r in reasons.values())
+
+
+def test_symlink_out_of_the_ingested_folder_is_skipped(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _good(corpus)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("外部文件，不应被读取。" * 10, encoding="utf-8")
+    (corpus / "link.txt").symlink_to(secret)
+    result = ingest([corpus], Config())
+    assert [d.title for d in result.documents] == [TITLE]
+    assert len(result.errors) == 1 and "outside the folder being ingested: skipped" in result.errors[0].reason
+
+
+def test_tag_stripping_cannot_reassemble_a_tag() -> None:
+    from rag.ingest.clean import clean
+
+    cleaned = clean('通知<iframe srcdoc="<script>alert(10)</script>">正文。\n')
+    assert cleaned.text.strip() == "通知正文。" and "<" not in cleaned.text
+
+
+def test_index_name_must_be_a_plain_name() -> None:
+    from rag.config import ConfigError
+
+    for bad in ("../x", "a/b", "", ".hidden/..", "x" * 70):
+        with pytest.raises(ConfigError, match="plain name"):
+            Config().replace("index", name=bad)
+    assert Config().replace("index", name="prov-2024.v2").index.name == "prov-2024.v2"

@@ -58,7 +58,12 @@ def iter_files(paths: Sequence[str | Path], extensions: Sequence[str]) -> Iterat
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in exts)
+            root = p.resolve()
+            for f in sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in exts):
+                if f.is_symlink() and not f.resolve().is_relative_to(root):
+                    yield IngestError(str(f), f"symbolic link to {f.resolve()}, outside the folder being ingested: skipped")
+                else:
+                    yield f
         elif p.is_file():
             yield p
         else:

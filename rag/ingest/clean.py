@@ -234,6 +234,20 @@ def _mark_page_furniture(lines: list[_Line], marks: _Marks) -> None:
                 last_page = n
 
 
+def _mark_tags(ln: _Line, marks: _Marks) -> None:
+    """Mark markup until none is left: deleting ``<script>`` inside ``<iframe srcdoc="…">`` must not
+    leave a tag assembled from the pieces around it, so the kept text is searched again."""
+    while True:
+        positions = [i for i in range(ln.start, ln.end) if marks.reason[i] is None]
+        kept = "".join(marks.source[i] for i in positions)
+        found = list(_HTML_TAG.finditer(kept))
+        if not found:
+            return
+        for m in found:
+            for k in range(m.start(), m.end()):
+                marks.mark(positions[k], positions[k] + 1, HTML)
+
+
 def _mark_inline_noise(lines: list[_Line], marks: _Marks) -> None:
     src = marks.source
     for m in _CLICK_FOR_DETAILS.finditer(src):
@@ -242,8 +256,7 @@ def _mark_inline_noise(lines: list[_Line], marks: _Marks) -> None:
         text = src[ln.start : ln.end]
         if m := _CATEGORY_PREFIX.match(text):
             marks.mark(ln.start, ln.start + m.end(), WEB_CRUFT)
-        for m in _HTML_TAG.finditer(text):
-            marks.mark(ln.start + m.start(), ln.start + m.end(), HTML)
+        _mark_tags(ln, marks)
         for m in _ESCAPED_QUOTE.finditer(text):
             marks.mark(ln.start + m.start(), ln.start + m.end(), ESCAPE)
 
