@@ -71,6 +71,19 @@ class Retrieval:
     notes: tuple[str, ...] = ()
 
 
+def limit_question(text: str, max_chars: int) -> tuple[str, tuple[str, ...]]:
+    """The one question-length limit, applied before retrieval, scoring and prompts alike.
+
+    Whitespace runs collapse, undecodable characters (lone surrogates from argv or a form)
+    become U+FFFD, and text beyond ``max_chars`` is cut with a note the user sees.
+    """
+    q = " ".join((text or "").encode("utf-8", "replace").decode("utf-8").split())
+    if len(q) <= max_chars:
+        return q, ()
+    return q[:max_chars], (f"问题过长（{len(q)} 字），已截取前 {max_chars} 字检索和作答 "
+                           f"(question cut to {max_chars} characters)",)
+
+
 # ---------------------------------------------------------------- tokenisation
 
 _STOP = frozenset(
@@ -232,14 +245,10 @@ class HybridRetriever:
 
     def prepare(self, query: str) -> tuple[str, tuple[str, ...]]:
         """Trim, reject empty, truncate to ``max_query_chars`` (with a note)."""
-        q = " ".join((query or "").split())
+        q, notes = limit_question(query, self.cfg.max_query_chars)
         if not q:
             raise QueryError("查询为空：请输入问题 (empty query)")
-        if len(q) > self.cfg.max_query_chars:
-            note = (f"查询过长（{len(q)} 字），已截取前 {self.cfg.max_query_chars} 字检索 "
-                    f"(query truncated to {self.cfg.max_query_chars} characters)")
-            return q[:self.cfg.max_query_chars], (note,)
-        return q, ()
+        return q, notes
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
         if not filters:

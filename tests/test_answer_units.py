@@ -187,3 +187,15 @@ def test_extractive_stream_is_the_final_text() -> None:
 def test_empty_question_is_answered_not_raised() -> None:
     answer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config()).ask("  ")
     assert answer.refused and answer.text == "请输入问题。"
+
+
+def test_one_question_limit_applies_to_retrieval_scoring_and_prompt() -> None:
+    """A 30,000-character question is cut once, with a note; undecodable characters do not raise."""
+    retriever = ListRetriever(CHUNKS)
+    cfg = Config()
+    long = "个体工商户转型为企业有什么奖励？" * 2000 + "\udcff"
+    answer = Answerer(retriever, BigramEmbedder(), cfg, model=ANSWERS).ask(long)
+    limit = cfg.retrieve.max_query_chars
+    assert len(retriever.queries[0]) == limit and len(answer.standalone_question) == limit
+    assert sum("已截取" in n for n in answer.notes) == 1 and answer.timings["total"] < 5
+    assert Answerer(retriever, BigramEmbedder(), cfg, model=ANSWERS).ask("算力券\udcff补贴？").question

@@ -35,7 +35,7 @@ from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
 from rag.config import Config
 from rag.records import Answer, Chunk, Citation, Hit
-from rag.retrieve import Retrieval
+from rag.retrieve import Retrieval, limit_question
 from rag.textnorm import fold
 
 __all__ = ["Answerer", "Retriever", "Embedder", "Evidence"]
@@ -62,7 +62,7 @@ class Embedder(Protocol):
 class Evidence:
     """Everything the answer is decided from: the context, the question's intent, scored units, the assessment."""
 
-    standalone: str
+    standalone: str  # the question retrieved, scored and prompted with: condensed, within the length limit
     clauses: list[Clause]
     intent: Intent
     scored: list[Scored]
@@ -128,7 +128,7 @@ class Answerer:
     def _evidence(self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool) -> Evidence:
         with timer.stage("retrieve"):
             result = self.retriever.retrieve(standalone, filters=filters)
-            notes.extend(result.notes)
+            notes.extend(n for n in result.notes if n not in notes)
         with timer.stage("pack"):
             clauses = self._pack(result.hits)
         with timer.stage("score"):
@@ -138,7 +138,7 @@ class Answerer:
             scored = score_units(result.query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
             assessment = self.model.assess(features(result.query, intent, clauses, scored, docs), gate=gate)
-        return Evidence(standalone, clauses, intent, scored, assessment)
+        return Evidence(result.query, clauses, intent, scored, assessment)
 
     def stream(
         self, question: str, history: Sequence[tuple[str, str]] = (), filters: Any = None, as_of: date | None = None
@@ -149,8 +149,9 @@ class Answerer:
         removed), so front ends should replace the streamed text with it.
         """
         timer = _Timer()
-        notes: list[str] = []
-        if not question.strip():
+        question, limited = limit_question(question, self.cfg.retrieve.max_query_chars)
+        notes: list[str] = list(limited)
+        if not question:
             text = "请输入问题。"
             yield text
             yield Answer(question=question, text=text, refused=True, outcome=NOT_FOUND, backend=self.backend,
@@ -159,6 +160,7 @@ class Answerer:
         with timer.stage("condense"):
             standalone = self._condense(question, history, notes)
         ev = self._evidence(standalone, filters, notes, timer, gate=self.llm is None)
+        standalone = ev.standalone  # within the question-length limit
         clauses = list(ev.clauses)
 
         def finish(text: str, outcome: str, extractive: bool, quotes: dict[int, str] | None = None) -> Answer:
