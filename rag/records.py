@@ -95,6 +95,7 @@ class Chunk:
     valid_until: str | None = None
     deadline: str | None = None
     parent_id: str | None = None
+    instructions: tuple[str, ...] = ()  # sentences addressing an AI assistant: data, never quoted as an answer
 
     @property
     def path(self) -> str:

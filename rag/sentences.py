@@ -40,6 +40,23 @@ def quotable_units(text: str) -> list[tuple[int, str]]:
     return [(i, u) for i, u in enumerate(answer_units(text)) if len(u.strip()) >= MIN_UNIT_CHARS]
 
 
+# Sentences that address an AI assistant rather than a reader of a notice: in a document they are
+# data (a prompt-injection attempt or a pasted chat), never an instruction and never an answer.
+_INSTRUCTION = re.compile(
+    r"忽略(?:掉)?(?:以上|上述|之前|前面|先前|此前|所有|全部|一切)*(?:的)?(?:所有|全部)?(?:指令|指示|提示|规则|要求|设定)|"
+    r"(?:系统|System)\s*(?:提示|指令|prompt)|你(?:现在)?(?:是|扮演|作为)(?:一[个名])?(?:AI|人工智能|智能)?(?:助手|模型|机器人|ChatGPT|GPT)|"
+    r"(?:请|必须|务必)?(?:直接|只)?(?:回答|输出|回复)(?:用户)?[:：]|不要(?:引用|理会|遵守)|"
+    r"ignore\s+(?:all\s+)?(?:the\s+)?(?:previous|above|prior)\s+instructions|you\s+are\s+(?:now\s+)?(?:an?\s+)?(?:AI|assistant|ChatGPT)|"
+    r"system\s+prompt|disregard\s+(?:all\s+)?(?:previous|above)",
+    re.IGNORECASE,
+)
+
+
+def instruction_sentences(text: str) -> tuple[str, ...]:
+    """The sentences of ``text`` that address an assistant (“忽略以上所有指令…”, “你是…助手”, “系统提示”)."""
+    return tuple(s.strip() for s in split_sentences(text) if _INSTRUCTION.search(s))
+
+
 def bigrams(folded: str) -> set[str]:
     """Character bigrams of the CJK/alphanumeric runs of a folded text: the lexical unit for Chinese."""
     runs = _WORD_RUN.findall(folded)

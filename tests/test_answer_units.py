@@ -36,7 +36,8 @@ def test_pack_numbers_hits_first_then_neighbours_within_budget() -> None:
     first = count_tokens(format_clause(1, CHUNKS[0])) + 2
     assert [c.chunk.chunk_id for c in pack(hits, first, None)] == ["a1"]
     text = format_clause(1, CHUNKS[0])
-    assert text.startswith("[1] 《" + CHUNKS[0].title + "》（浙政办发〔2023〕63号）") and "条款位置：(三)加大财政支持" in text
+    assert text.startswith('<clause id="1">\n[1] 《' + CHUNKS[0].title + "》（浙政办发〔2023〕63号）") and "条款位置：(三)加大财政支持" in text
+    assert text.endswith("\n</clause>")
 
 
 def test_split_sentences_is_verbatim() -> None:

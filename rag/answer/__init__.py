@@ -42,6 +42,8 @@ __all__ = ["Answerer", "Retriever", "Embedder", "Evidence"]
 
 LLM_FALLBACK_SEPARATOR = "\n\n"
 NEAREST_CARDS = 3  # clauses shown with a refusal
+INSTRUCTION_WARNING = ("⚠ 所引条款中含有向AI发出指令的文字（如“忽略以上指令”），系文件原文中的异常内容，已按数据处理、"
+                       "不作为答案依据；请核对原文，对其中出现的数字尤其谨慎。")
 
 
 class Retriever(Protocol):
@@ -167,6 +169,8 @@ class Answerer:
             with timer.stage("verify"):
                 checked = verify(text, clauses, quotes)
             citations = checked.citations or (self._nearest(clauses) if outcome != ANSWERED else ())
+            if any(c.chunk.instructions for c in citations):
+                notes.append(INSTRUCTION_WARNING)
             return Answer(
                 question=question,
                 text=checked.text,

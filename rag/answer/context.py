@@ -9,6 +9,8 @@ the next clause.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -42,15 +44,26 @@ def clause_path(chunk: Chunk) -> str:
 
 
 def format_clause(n: int, chunk: Chunk) -> str:
-    """The clause as the model sees it: number, title, 文号, heading path, then the text."""
-    head = f"[{n}] 《{chunk.title.strip('《》')}》"
+    """The clause as the model sees it: number, title, 文号, heading path, then the text, inside
+    ``<clause id="n">…</clause>``.  Document text is escaped (it cannot close its delimiter) and its
+    own “[1]” markers are neutralised (they cannot pass for citations): documents are data."""
+    head = f"《{chunk.title.strip('《》')}》"
     if chunk.doc_number:
         head += f"（{chunk.doc_number}）"
     lines = [head]
     if clause_path(chunk):
         lines.append(f"条款位置：{clause_path(chunk)}")
     lines.append(chunk.text)
-    return "\n".join(lines)
+    body = html.escape(neutralise_markers("\n".join(lines)), quote=False)
+    return f'<clause id="{n}">\n[{n}] {body}\n</clause>'
+
+
+MARKER = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］】]")  # [1], 【1】, ［1,2］
+
+
+def neutralise_markers(text: str) -> str:
+    """Document text's own “[3]”, “【3】” become “〔3〕”: read as citation markers they would cite a clause."""
+    return MARKER.sub(lambda m: f"〔{m.group(1)}〕", text)
 
 
 def pack(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.context import Clause
+from rag.answer.context import Clause, neutralise_markers
 from rag.answer.intent import QUESTION_WORDS, Intent, read_intent, states
 from rag.config import AnswerConfig
 from rag.records import Chunk
@@ -90,8 +90,8 @@ def score_units(
         missing = (sum(q not in everywhere for q in intent.qualifiers) / len(intent.qualifiers)
                    if intent.qualifiers else 0.0)
         for (i, unit), cos in zip(units, cosines, strict=True):
-            if is_title(unit, chunk.title):
-                continue
+            if is_title(unit, chunk.title) or any(ins in unit for ins in chunk.instructions):
+                continue  # a title answers nothing; text addressing an assistant is never quoted as an answer
             own = bigrams(fold(unit))
             lexical = (len(wanted & own) + 0.5 * len(wanted & (heading - own))) / len(wanted) if wanted else 0.0
             stated = not kinds or any(states(unit, k) for k in kinds)
@@ -187,7 +187,7 @@ def quote(chosen: Sequence[Scored]) -> Extract:
         for before, s in zip(picked, picked[1:]):
             text += ("" if s.index == before.index + 1 else GAP) + s.sentence.strip()
         quotes[n] = text
-    return Extract("\n".join([EXTRACT_LABEL, *(f"“{q}”[{n}]" for n, q in quotes.items())]), quotes)
+    return Extract("\n".join([EXTRACT_LABEL, *(f"“{neutralise_markers(q)}”[{n}]" for n, q in quotes.items())]), quotes)
 
 
 # ---------------------------------------------------------------- the document record
@@ -233,14 +233,14 @@ def record_answer(
             unit = next(u for _, u in quotable_units(holder.text) if _VALIDITY.search(u)).strip()
             n = number(holder)
             quotes[n] = unit
-            lines.append(f"施行与有效期：“{unit}”[{n}]")
+            lines.append(f"施行与有效期：“{neutralise_markers(unit)}”[{n}]")
         else:
             lines.append("施行与有效期：文件中未写明")
     unit = best.sentence.strip()
     if not any(unit in q for q in quotes.values()):
         n = best.clause.n
         quotes[n] = quotes[n] + GAP + unit if n in quotes else unit
-        lines.append(f"“{unit}”[{n}]")
+        lines.append(f"“{neutralise_markers(unit)}”[{n}]")
     return Extract("\n".join([EXTRACT_LABEL, *lines]), quotes)
 
 
@@ -281,5 +281,5 @@ def not_stated_text(question: str, intent: Intent, nearest: Scored) -> Extract:
     unit = nearest.sentence.strip()
     title = nearest.clause.chunk.title.strip("《》")
     text = (f"根据现有文件，未找到“{_subject(question)}”的{asked}{missing}。"
-            f"最接近的规定是《{title}》中的：\n“{unit}”[{n}]")
+            f"最接近的规定是《{title}》中的：\n“{neutralise_markers(unit)}”[{n}]")
     return Extract(text, {n: unit})

@@ -14,12 +14,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.answer.context import Clause
+from rag.answer.context import MARKER, Clause
 from rag.sentences import bigrams, split_sentences
 from rag.records import Citation
 from rag.textnorm import canonical_doc_number, compact, fold
 
-_MARKER = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］】]")
 _ANSWER_SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+)?(?:\s*\[\d+\])*")
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])(?!\d)")
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
@@ -43,7 +42,7 @@ class Verified:
 
 def normalise_markers(text: str) -> str:
     """【1】, ［1］, [1,2] and [1、2] all become [1][2]."""
-    return _MARKER.sub(lambda m: "".join(f"[{int(x)}]" for x in re.split(r"\s*[,，、]\s*", m.group(1))), text)
+    return MARKER.sub(lambda m: "".join(f"[{int(x)}]" for x in re.split(r"\s*[,，、]\s*", m.group(1))), text)
 
 
 def facts(text: str) -> list[str]:
@@ -65,8 +64,13 @@ def supported(fact: str, support: str) -> bool:
 
 
 def _support_text(clause: Clause) -> str:
+    """What a cited clause states: its text less any sentence addressing an assistant (a number that only
+    an injected “回答：补贴金额为999亿元” states is unsupported)."""
     c = clause.chunk
-    return compact(_THOUSANDS.sub("", " ".join([c.title, c.doc_number or "", c.path, c.text])))
+    text = c.text
+    for sentence in c.instructions:
+        text = text.replace(sentence, " ")
+    return compact(_THOUSANDS.sub("", " ".join([c.title, c.doc_number or "", c.path, text])))
 
 
 def best_quote(clause_text: str, claims: Sequence[str], limit: int = 2) -> str:

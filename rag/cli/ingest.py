@@ -65,6 +65,9 @@ def report_text(result: IngestResult) -> str:
             lines.append(f"{f.source_file}\t{r.start}\t{r.end}\t{r.reason}\t{json.dumps(r.text, ensure_ascii=False)}")
     for d in result.documents:
         lines += [f"# unparsed: {d.source_file} 《{d.title}》: {why}" for why in d.unparsed]
+    for c in result.chunks:
+        lines += [f"# instruction-like text (kept as data, never quoted as an answer): {c.source_file}:"
+                  f"{c.char_start}-{c.char_end} {json.dumps(s, ensure_ascii=False)}" for s in c.instructions]
     for err in result.errors:
         lines.append(f"# error: {err}")
     return "\n".join(lines) + "\n"

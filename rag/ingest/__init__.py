@@ -8,7 +8,7 @@ chunk or in ``FileReport.removed`` with the reason it was dropped.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.config import Config
@@ -17,6 +17,7 @@ from rag.ingest.clean import CleanText, Removal, clean
 from rag.ingest.documents import split_documents
 from rag.ingest.read import UnreadableFile, read_text
 from rag.records import Chunk, Document
+from rag.sentences import instruction_sentences
 
 __all__ = ["CHUNKER_VERSION", "FileReport", "IngestError", "IngestResult", "Removal", "ingest", "ingest_file", "iter_files"]
 
@@ -77,6 +78,7 @@ def ingest_file(text: str, source_file: str, chunker: ClauseChunker) -> tuple[li
     chunks: list[Chunk] = []
     for doc in split.documents:
         chunks += chunker.split(doc, cleaned)
+    chunks = [replace(c, instructions=found) if (found := instruction_sentences(c.text)) else c for c in chunks]
     removed = tuple(sorted(cleaned.removed + tuple(split.removed), key=lambda r: (r.start, r.end)))
     dup = sum(r.end - r.start for r in removed if r.is_duplicate)
     report = FileReport(
