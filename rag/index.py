@@ -43,10 +43,7 @@ from rag.embed import Embedder
 from rag.records import Chunk, Document
 from rag.sentences import quotable_units
 
-try:  # the chunker owns its version; fall back to ours until the ingest stage defines one
-    from rag.ingest import CHUNKER_VERSION
-except ImportError:
-    CHUNKER_VERSION = "clauses-1"
+from rag.ingest import CHUNKER_VERSION, document_key
 
 FORMAT_VERSION = 2  # 2: units.npy (sentence vectors)
 
@@ -65,14 +62,6 @@ class IndexUpdateError(ValueError):
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _content_hash(chunks: Iterable[Chunk]) -> str:
-    h = hashlib.sha256()
-    for c in chunks:
-        h.update(c.embed_text().encode("utf-8"))
-        h.update(b"\x1e")
-    return h.hexdigest()[:16]
 
 
 @dataclass
@@ -219,7 +208,7 @@ def _assemble(
         "documents": {
             d.doc_id: {"source_file": d.source_file, "title": d.title,
                        "chunks": len(by_doc.get(d.doc_id, [])),
-                       "content_hash": _content_hash(sorted(by_doc.get(d.doc_id, []), key=lambda c: c.ordinal))}
+                       "content_hash": document_key(by_doc.get(d.doc_id, []))}
             for d in documents
         },
     }
@@ -400,8 +389,21 @@ def _reusable(index: Index) -> dict[str, np.ndarray]:
     return reuse
 
 
-def _matches(doc: Document, keys: set[str]) -> bool:
-    return doc.doc_id in keys or doc.source_file in keys or Path(doc.source_file).name in keys
+def same_text(index: Index, documents: Sequence[Document], chunks: Sequence[Chunk]) -> dict[str, str]:
+    """New documents whose text the index already holds under another source file: doc_id -> that file."""
+    held = {m["content_hash"]: m["source_file"] for m in index.manifest.get("documents", {}).values()}
+    out = {}
+    for d in documents:
+        first = held.get(document_key([c for c in chunks if c.doc_id == d.doc_id]))
+        if first is not None and first != d.source_file:
+            out[d.doc_id] = first
+    return out
+
+
+def replaced_by(index: Index, documents: Sequence[Document]) -> list[Document]:
+    """Documents of the index that adding ``documents`` replaces: same ``doc_id`` or same source file, exactly."""
+    keys = {d.doc_id for d in documents} | {d.source_file for d in documents}
+    return [d for d in index.documents if d.doc_id in keys or d.source_file in keys]
 
 
 def add_documents(cfg: IndexConfig, embedder: Embedder, documents: Sequence[Document], chunks: Sequence[Chunk]) -> Index:
@@ -415,8 +417,7 @@ def update_documents(
     """:func:`add_documents`, also returning how many texts were sent to the embedder."""
     with _writer(cfg.path):
         old = _load_or_empty(cfg, embedder)
-        replaced = {d.doc_id for d in documents} | {d.source_file for d in documents}
-        gone = {d.doc_id for d in old.documents if _matches(d, replaced)}
+        gone = {d.doc_id for d in replaced_by(old, documents)}
         kept_docs = [d for d in old.documents if d.doc_id not in gone]
         kept_chunks = [c for c in old.chunks if c.doc_id not in gone]
         index, embedded = _assemble(cfg, embedder, kept_docs + list(documents), kept_chunks + list(chunks),
@@ -426,11 +427,20 @@ def update_documents(
 
 
 def remove_documents(cfg: IndexConfig, embedder: Embedder, doc_ids_or_source_files: Iterable[str]) -> Index:
-    """Drop documents by ``doc_id``, source file path or file name; nothing is re-embedded."""
+    """Drop documents by ``doc_id``, source file path or file name; nothing is re-embedded.
+
+    A bare file name shared by files in different folders is refused as ambiguous: give the path.
+    """
     keys = set(doc_ids_or_source_files)
     with _writer(cfg.path):
         old = load_index(cfg, embedder)
-        gone = {d.doc_id for d in old.documents if _matches(d, keys)}
+        for key in keys:
+            files = {d.source_file for d in old.documents if Path(d.source_file).name == key}
+            if len(files) > 1 and key not in files:
+                raise IndexUpdateError(f"{key!r} is the name of {len(files)} files: {', '.join(sorted(files))}; "
+                                       "give the path of the one to remove")
+        gone = {d.doc_id for d in old.documents
+                if d.doc_id in keys or d.source_file in keys or Path(d.source_file).name in keys}
         if not gone:
             raise IndexUpdateError(f"nothing to remove: no document id or source file matches {', '.join(sorted(keys))}")
         index, _ = _assemble(cfg, embedder, [d for d in old.documents if d.doc_id not in gone],

@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 def stable_id(*parts: str, length: int = 16) -> str:
     """A short content hash: the same inputs give the same id on every machine."""
-    h = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    h = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
     return h[:length]
 
 

@@ -22,6 +22,7 @@ import gradio as gr
 
 from rag.config import Config
 from rag.records import Answer, Chunk
+from rag.service import UPLOADS, AddReport
 from ui import render
 
 if TYPE_CHECKING:
@@ -120,11 +121,10 @@ def _keep_uploads(uploads: Sequence[Path], folder: Path) -> list[Path]:
     return kept
 
 
-def _drop_refused(paths: Sequence[Path], files_ok: Sequence[str]) -> None:
+def _drop_refused(paths: Sequence[Path], added: Sequence[Path]) -> None:
     """Delete the kept copies of files that were not added (and the batch folder if empty)."""
-    ok = {Path(f).name for f in files_ok} | {str(Path(f).resolve()) for f in files_ok}
     for p in paths:
-        if p.name not in ok and str(p.resolve()) not in ok:
+        if p not in added:
             p.unlink(missing_ok=True)
     for folder in {p.parent for p in paths}:
         if folder.is_dir() and not any(folder.iterdir()):
@@ -201,10 +201,14 @@ def build_app(service: Service, cfg: Config) -> gr.Blocks:
             report_html = render.add_report_html((), ("请先选择 .txt 或 .md 文件",), 0, 0)
         else:
             paths = _keep_uploads(uploads, uploads_dir)
-            rep = service.add_files(paths, lambda frac, msg: progress(frac, desc=msg))
-            _drop_refused(paths, rep.files_ok)
+            try:
+                rep = service.add_files(paths, lambda frac, msg: progress(frac, desc=msg), namespace=UPLOADS)
+            except Exception as exc:  # noqa: BLE001 - any failure is shown with its reason; the index is unchanged
+                rep = AddReport(errors=(f"添加失败：{type(exc).__name__}: {exc}",))
+            _drop_refused(paths, [p for p in paths if f"{UPLOADS}/{p.name}" in rep.files_ok])
             errors = [_short_paths(e, paths) for e in rep.errors]
-            report_html = render.add_report_html(rep.files_ok, errors, rep.documents_added, rep.chunks_added)
+            report_html = render.add_report_html(rep.files_ok, errors, rep.documents_added, rep.chunks_added,
+                                                 rep.replaced)
         return (report_html, None, *refresh())
 
     def refresh() -> tuple[Any, ...]:

@@ -146,12 +146,15 @@ def error_html(message: str) -> str:
     return f'<div class="prag-error">✖ 出错了：{_esc(message)}</div>'
 
 
-def add_report_html(files_ok: Sequence[str], errors: Sequence[str], documents: int, chunks: int) -> str:
-    """What an upload did: files added and, separately, each file that was refused and why."""
+def add_report_html(files_ok: Sequence[str], errors: Sequence[str], documents: int, chunks: int,
+                    replaced: Sequence[str] = ()) -> str:
+    """What an upload did: files added, documents they replaced, and each file that was refused and why."""
     parts = []
     if files_ok:
         names = "、".join(_esc(f.rsplit("/", 1)[-1]) for f in files_ok)
         parts.append(f'<div class="prag-add-ok">✔ 已添加 {documents} 份文件、{chunks} 个条款：{names}</div>')
+    if replaced:
+        parts.append(f'<div class="prag-add-error">↻ 已替换此前上传的同名文件：{_esc("、".join(replaced))}</div>')
     for err in errors:
         parts.append(f'<div class="prag-add-error">✖ {_esc(err)}</div>')
     if not parts:

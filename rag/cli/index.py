@@ -104,14 +104,29 @@ def build(args: argparse.Namespace, cfg: Config) -> int:
 def add(args: argparse.Namespace, cfg: Config) -> int:
     def action() -> int:
         from rag.embed import make_embedder
-        from rag.index import update_documents
+        from rag.index import IndexNotFoundError, load_index, replaced_by, same_text, update_documents
 
         result = _ingest(args.paths, cfg)
-        if not result.chunks:
-            return _fail("nothing to add: no readable notices in " + " ".join(args.paths))
         embedder = make_embedder(cfg.embed)
-        index, embedded = update_documents(cfg.index, embedder, result.documents, result.chunks)
-        print(f"added {len(result.documents)} documents ({len(result.chunks)} chunks, {embedded} new or changed); "
+        documents, chunks = result.documents, result.chunks
+        try:
+            current = load_index(cfg.index, embedder)
+        except IndexNotFoundError:
+            current = None
+        if current is not None:
+            twins = same_text(current, documents, chunks)
+            for d in documents:
+                if d.doc_id in twins:
+                    print(f"policy-rag: skipped: {d.source_file}: 《{d.title}》 has the same text as {twins[d.doc_id]}, "
+                          "already indexed", file=sys.stderr)
+            documents = [d for d in documents if d.doc_id not in twins]
+            chunks = [c for c in chunks if c.doc_id not in twins]
+            for d in replaced_by(current, documents):
+                print(f"replacing {d.source_file} 《{d.title}》")
+        if not chunks:
+            return _fail("nothing to add: no new readable notices in " + " ".join(args.paths))
+        index, embedded = update_documents(cfg.index, embedder, documents, chunks)
+        print(f"added {len(documents)} documents ({len(chunks)} chunks, {embedded} new or changed texts embedded); "
               f"index now {len(index.documents)} documents, {len(index.chunks)} chunks")
         return 0
 

@@ -7,6 +7,8 @@ chunk or in ``FileReport.removed`` with the reason it was dropped.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +21,8 @@ from rag.ingest.read import UnreadableFile, read_text
 from rag.records import Chunk, Document
 from rag.sentences import instruction_sentences
 
-__all__ = ["CHUNKER_VERSION", "FileReport", "IngestError", "IngestResult", "Removal", "ingest", "ingest_file", "iter_files"]
+__all__ = ["CHUNKER_VERSION", "FileReport", "IngestError", "IngestResult", "Removal", "document_key", "ingest",
+           "ingest_file", "iter_files", "source_name"]
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,16 @@ class IngestResult:
     duplicates_removed: int  # duplicate sections/documents dropped (count of spans)
 
 
-def iter_files(paths: Sequence[str | Path], extensions: Sequence[str]) -> Iterator[Path | IngestError]:
-    """Files named directly, and files with a wanted extension inside folders (sorted)."""
+def iter_files(paths: Sequence[str | Path], extensions: Sequence[str],
+               corpus: str | Path = "") -> Iterator[tuple[Path, Path] | IngestError]:
+    """``(file, root)`` for files named directly and files with a wanted extension inside folders (sorted).
+
+    ``root`` is what the file's name is relative to (:func:`source_name`): the folder given, or for a file
+    named directly the ``corpus`` folder when it lies inside it (so ``index add data/corpus/x.txt`` names the
+    same document as ``index build data/corpus``), else its own folder.
+    """
     exts = {e.lower() for e in extensions}
+    corpus_root = Path(corpus).resolve() if corpus else None
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
@@ -64,9 +74,10 @@ def iter_files(paths: Sequence[str | Path], extensions: Sequence[str]) -> Iterat
                 if f.is_symlink() and not f.resolve().is_relative_to(root):
                     yield IngestError(str(f), f"symbolic link to {f.resolve()}, outside the folder being ingested: skipped")
                 else:
-                    yield f
+                    yield f, p
         elif p.is_file():
-            yield p
+            inside = corpus_root is not None and p.resolve().is_relative_to(corpus_root)
+            yield p, (Path(corpus) if inside else p.parent)
         else:
             yield IngestError(str(p), "no such file or folder")
 
@@ -93,28 +104,63 @@ def ingest_file(text: str, source_file: str, chunker: ClauseChunker) -> tuple[li
     return split.documents, chunks, report
 
 
-def ingest(paths: Sequence[str | Path], cfg: Config) -> IngestResult:
-    """Ingest files and folders (``cfg.ingest.extensions``); per-file errors are collected."""
+def source_name(path: Path, root: Path, namespace: str = "") -> str:
+    """A document's identity: its path relative to the folder it was ingested from, or ``namespace/<file
+    name>`` for uploads; so same-named files in different folders stay different documents, and an upload
+    never takes the name of a corpus file.
+
+    Undecodable bytes of a file name are kept as ``\\xff`` escapes: the name stays unique and printable.
+    """
+    if namespace:
+        name = f"{namespace.rstrip('/')}/{path.name}"
+    else:
+        name = path.absolute().relative_to(root.absolute()).as_posix()
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def document_key(chunks: Sequence[Chunk]) -> str:
+    """Hash of a document's clauses in reading order: equal keys mean the same text, wherever it lies."""
+    h = hashlib.sha256()
+    for c in sorted(chunks, key=lambda c: c.ordinal):
+        h.update(c.embed_text().encode("utf-8", "surrogatepass") + b"\x1e")
+    return h.hexdigest()[:16]
+
+
+def ingest(paths: Sequence[str | Path], cfg: Config, namespace: str = "") -> IngestResult:
+    """Ingest files and folders (``cfg.ingest.extensions``); per-file errors are collected.
+
+    ``namespace`` names the documents ``namespace/<file name>`` (uploads) instead of by path.
+    A document whose text repeats one already ingested in this run is skipped with a reason.
+    """
     chunker = ClauseChunker(cfg.chunk.max_tokens, cfg.chunk.min_chars, cfg.chunk.encoding)
     documents: list[Document] = []
     chunks: list[Chunk] = []
     errors: list[IngestError] = []
     files: list[FileReport] = []
-    for item in iter_files(paths, cfg.ingest.extensions):
-        if isinstance(item, IngestError):
-            errors.append(item)
+    seen: dict[str, str] = {}  # document key -> the source file that had it first
+    for entry in iter_files(paths, cfg.ingest.extensions, cfg.corpus):
+        if isinstance(entry, IngestError):
+            errors.append(entry)
             continue
+        item, root = entry
         try:
             text = read_text(item, cfg.ingest.max_file_bytes)
         except UnreadableFile as exc:
             errors.append(IngestError(str(item), exc.reason))
             continue
-        docs, file_chunks, report = ingest_file(text, item.name, chunker)
+        docs, file_chunks, report = ingest_file(text, source_name(item, root, namespace), chunker)
         if not docs:
             errors.append(IngestError(str(item), "no document found (no notice title and no sentence ending in 。)"))
             continue
-        documents += docs
-        chunks += file_chunks
+        for doc in docs:
+            mine = [c for c in file_chunks if c.doc_id == doc.doc_id]
+            first = seen.setdefault(document_key(mine), doc.source_file)
+            if first != doc.source_file:
+                errors.append(IngestError(str(item), f"《{doc.title}》 has the same text as in {first}: "
+                                                     "skipped as a duplicate"))
+                continue
+            documents.append(doc)
+            chunks += mine
         files.append(report)
     duplicates = sum(1 for f in files for r in f.removed if r.is_duplicate)
     return IngestResult(documents, chunks, errors, files, duplicates)
