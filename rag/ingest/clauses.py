@@ -142,15 +142,20 @@ class ClauseChunker:
         offset, end = clean.clean_index(doc.char_start), clean.clean_index(doc.char_end)
         text = clean.text[offset:end]
         chunks: list[Chunk] = []
+        seen: set[str] = set()
         for seg in self._merge_small(self._segments(doc, text), text):
             for a, b in self._fit(text, seg.start, seg.end):
                 a, b = _strip(text, a, b)
                 if a >= b:
                     continue
                 body = text[a:b]
+                chunk_id = stable_id(doc.doc_id, PATH_SEP.join(seg.path), body)
+                if chunk_id in seen:  # the same clause twice under the same heading: still two chunks
+                    chunk_id = stable_id(chunk_id, str(len(chunks)))
+                seen.add(chunk_id)
                 chunks.append(
                     Chunk(
-                        chunk_id=stable_id(doc.doc_id, PATH_SEP.join(seg.path), body),
+                        chunk_id=chunk_id,
                         doc_id=doc.doc_id,
                         title=doc.title,
                         heading_path=seg.path,
