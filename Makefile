@@ -3,7 +3,8 @@
 PY      ?= python3.11
 VENV    ?= .venv
 BIN      = $(VENV)/bin
-STAMP    = $(VENV)/.installed
+STAMP    = $(VENV)/.installed-all
+CHAT     = $(VENV)/.installed-chat
 export GRADIO_ANALYTICS_ENABLED = False
 export HF_HUB_OFFLINE = 1
 export HF_HUB_DISABLE_TELEMETRY = 1
@@ -11,9 +12,14 @@ export TOKENIZERS_PARALLELISM = false
 
 .PHONY: setup browser demo test bench clean
 
-$(STAMP): pyproject.toml
+# The chat needs only the ui extra (no torch, no test tools); `make test` installs everything.
+$(CHAT): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[ui]"
+	touch $(CHAT)
+
+$(STAMP): $(CHAT)
 	$(BIN)/pip install -q -e ".[ui,st,dev]"
 	touch $(STAMP)
 
@@ -25,9 +31,9 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	  else echo "browser: not root, cannot apt-get install chromium; browser tests will skip"; fi; fi
 
-demo: setup
-	$(BIN)/policy-rag ingest data/corpus --out index/chunks.jsonl --report index/ingest-report.txt
-	$(BIN)/policy-rag index build data/corpus
+demo: $(CHAT)
+	$(BIN)/policy-rag index build data/corpus --report index/ingest-report.txt
+	@echo "policy-rag: the chat will be at http://127.0.0.1:7860/ (stop it with Ctrl-C)"
 	$(BIN)/policy-rag serve
 
 test: setup browser

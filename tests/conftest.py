@@ -60,7 +60,7 @@ def corpus_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
     root = tmp_path_factory.mktemp("index-root")
     cfg = Config(corpus=str(CORPUS))
     cfg = cfg.replace("index", root=str(root), name="corpus")
-    return cfg.replace("embed", cache_dir=str(VECTOR_CACHE))
+    return cfg.replace("embed", cache_dir=str(VECTOR_CACHE), seed_dir=str(REPO / "data" / "corpus.vectors"))
 
 
 @pytest.fixture(scope="session")

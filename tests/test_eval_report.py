@@ -10,7 +10,7 @@ from langchain_core.language_models import FakeListChatModel
 from rag.evaluation import report as R
 from rag.evaluation.baselines import LangChainBaseline, best_sentences
 from rag.evaluation.qaset import QAItem
-from rag.evaluation.runner import CitedClause, Judge, ProgressBar, Retrieved, SystemRun, parse_judgement, run_eval
+from rag.evaluation.runner import CitedClause, Judge, Retrieved, SystemRun, parse_judgement, run_eval
 
 ITEMS = [
     QAItem("q1", "软件收入多少？", "收入10770.9亿元。", ("10770.9亿元",), ("软件和信息服务收入 10770.9 亿元",),
@@ -103,14 +103,24 @@ def test_markdown_and_html_reports():
     assert page.count("data:image/png;base64,") >= 2 and "regression gate: PASSED" in page and "q1" in page
 
 
-def test_progress_bar_writes_one_line(capsys):
-    import sys
+def test_progress_off_a_terminal_is_plain_periodic_lines():
+    import io
+    import time
 
-    bar = ProgressBar(2, stream=sys.stderr)
-    bar.update(1, "q1")
-    bar.update(2, "q2")
-    err = capsys.readouterr().err
-    assert "2/2" in err and err.endswith("\n")
+    from rag.progress import track
+
+    out = io.StringIO()
+    items = list(track(range(4), 4, "eval", stream=out, every=0.01, unit="question"))
+    assert items == [0, 1, 2, 3] and out.getvalue() == ""  # a fast step stays quiet
+
+    def slow():
+        for i in range(3):
+            time.sleep(0.02)
+            yield i
+
+    assert list(track(slow(), 3, "eval", stream=out, every=0.01, unit="question")) == [0, 1, 2]
+    lines = out.getvalue().splitlines()
+    assert lines and all(line.startswith("eval: ") for line in lines) and lines[-1].startswith("eval: 3/3 question in")
 
 
 def test_judge_parses_verdicts():

@@ -269,7 +269,13 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, *, concurr
     queue inside it); the rest wait in Gradio's queue.  ``block=False`` returns once serving.
     """
     app.queue(default_concurrency_limit=concurrency, max_size=256)
+    # Gradio picks its own strings by the browser's language; the page is Chinese whatever the browser says.
+    chinese = {"upload_text.drop_file": "将文件拖放到此处", "upload_text.click_to_upload": "点击选择文件",
+               "common.or": "或", "common.clear": "清除", "common.remove": "移除", "common.submit": "提交",
+               "common.flag": "标记", "common.loading": "加载中", "common.error": "出错了",
+               "errors.connection_can_break": "连接中断", "upload_text.paste_clipboard": "从剪贴板粘贴"}
     app.launch(
+        i18n=gr.I18n(**{locale: chinese for locale in ("en", "en-US", "zh-CN", "zh", "zh-TW")}),
         server_name=host, server_port=port, share=False, prevent_thread_lock=not block, quiet=not block, auth=auth,
         theme=gr.themes.Default(font=list(FONTS)), css=render.CSS, show_error=False,
         enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False,

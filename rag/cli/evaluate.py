@@ -17,7 +17,7 @@ from typing import Any
 
 from rag.config import Config, LLMConfig
 from rag.evaluation.qaset import QAItem, QASetError, load_qa, validate
-from rag.evaluation.runner import ProgressBar
+from rag.progress import track
 
 SYSTEMS = ("pipeline", "bm25", "dense", "langchain")
 
@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
 
     started = time.perf_counter()
     try:
-        service = Service.open(cfg)
+        service = Service.open(cfg, progress=True)
     except (FileNotFoundError, ValueError) as exc:
         return _fail(f"cannot open index {cfg.index.path}: {exc} "
                      f"(build it with `policy-rag index build {cfg.corpus}`)")
@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
         from rag.answer.llm import make_chat_model
 
         judge = Judge(make_chat_model(judge_llm))
-    result = run_eval(items, runners, judge=judge, progress=ProgressBar(len(items)), meta=meta)
+    result = run_eval(items, runners, judge=judge, progress=True, meta=meta)
     report = result.to_dict()
     report["meta"]["elapsed_s"] = round(time.perf_counter() - started, 2)
 
@@ -174,11 +174,8 @@ def _fit(service: Any, items: list[QAItem], qa: str, out: str) -> int:
 
     if not any(it.type == "unanswerable" for it in items) or all(it.type == "unanswerable" for it in items):
         return _fail("--fit-answerability needs answerable and unanswerable items in the dev split")
-    rows = []
-    bar = ProgressBar(len(items), "features")
-    for i, it in enumerate(items, start=1):
-        rows.append(service.answerer.evidence(it.question, it.history).assessment.features)
-        bar.update(i, it.id)
+    rows = [service.answerer.evidence(it.question, it.history).assessment.features
+            for it in track(items, len(items), "features", unit="question")]
     model = fit(rows, [it.type != "unanswerable" for it in items], [it.outcome == NOT_FOUND for it in items],
                 fitted_on={"qa": qa, "split": "dev", "items": len(items), "embedder": service.embedder.id,
                            "fitted_at": time.strftime("%Y-%m-%d")})

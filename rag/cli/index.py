@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from rag.config import Config
 
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="index_command", required=True, metavar="SUBCOMMAND")
     b = sub.add_parser("build", help="(re)build the index from files or folders (default: the corpus)")
     b.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: cfg.corpus)")
+    b.add_argument("--report", metavar="FILE", help="also write the ingest report (every removed span, flags, errors)")
     b.set_defaults(func=build)
     a = sub.add_parser("add", help="add or replace notices (same file or document id); only new text is embedded")
     a.add_argument("paths", nargs="+", metavar="PATH")
@@ -28,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r = sub.add_parser("remove", help="remove documents by document id, source file path or file name")
     r.add_argument("keys", nargs="+", metavar="DOC_ID|FILE")
     r.set_defaults(func=remove)
+    v = sub.add_parser("seed-vectors", help="rewrite the shipped vectors of the bundled corpus (after a chunker change)")
+    v.set_defaults(func=seed_vectors)
     s = sub.add_parser("status", help="what the index holds")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=status)
@@ -89,9 +93,14 @@ def build(args: argparse.Namespace, cfg: Config) -> int:
 
         started = time.perf_counter()
         result = _ingest(args.paths or [cfg.corpus], cfg)
+        if args.report:
+            from rag.cli.ingest import report_text
+
+            Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.report).write_text(report_text(result), encoding="utf-8")
         if not result.chunks:
             return _fail("nothing to index: no readable notices in " + " ".join(args.paths or [cfg.corpus]))
-        embedder = make_embedder(cfg.embed)
+        embedder = make_embedder(cfg.embed, progress=True)
         _progress(embedder, result.chunks)
         index = build_index(cfg.index, embedder, result.documents, result.chunks)
         print(f"index {cfg.index.path}: {len(index.documents)} documents, {len(index.chunks)} chunks, "
@@ -107,7 +116,7 @@ def add(args: argparse.Namespace, cfg: Config) -> int:
         from rag.index import IndexNotFoundError, load_index, replaced_by, same_text, update_documents
 
         result = _ingest(args.paths, cfg)
-        embedder = make_embedder(cfg.embed)
+        embedder = make_embedder(cfg.embed, progress=True)
         documents, chunks = result.documents, result.chunks
         try:
             current = load_index(cfg.index, embedder)
@@ -138,11 +147,24 @@ def remove(args: argparse.Namespace, cfg: Config) -> int:
         from rag.embed import make_embedder
         from rag.index import load_index, remove_documents
 
-        embedder = make_embedder(cfg.embed)
+        embedder = make_embedder(cfg.embed, progress=True)
         before = len(load_index(cfg.index, embedder).documents)
         index = remove_documents(cfg.index, embedder, args.keys)
         print(f"removed {before - len(index.documents)} documents; "
               f"index now {len(index.documents)} documents, {len(index.chunks)} chunks")
+        return 0
+
+    return _run(action, cfg)
+
+
+def seed_vectors(args: argparse.Namespace, cfg: Config) -> int:
+    """Embed (or take from the cache) every text of the bundled corpus and write ``cfg.embed.seed_dir``."""
+    def action() -> int:
+        from rag.embed import make_embedder
+        from rag.seed import write_seed
+
+        folder, n = write_seed(cfg, make_embedder(cfg.embed, progress=True))
+        print(f"wrote {n} vectors to {folder}/ (keys.txt, vectors.npy)")
         return 0
 
     return _run(action, cfg)
@@ -172,7 +194,7 @@ def search(args: argparse.Namespace, cfg: Config) -> int:
         from rag.index import load_index
         from rag.retrieve import Filters, HybridRetriever
 
-        embedder = make_embedder(cfg.embed)
+        embedder = make_embedder(cfg.embed, progress=True)
         retriever = HybridRetriever(load_index(cfg.index, embedder), embedder, cfg.retrieve, mode=args.mode)
         filters = Filters(doc_ids=tuple(args.doc), issuer=args.issuer, year=args.year, source_file=args.file)
         result = retriever.retrieve(args.query, args.k, filters)

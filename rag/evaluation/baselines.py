@@ -46,6 +46,12 @@ def best_sentences(question: str, text: str, n: int = 3) -> str:
     return "".join(sentences[i] for i in sorted(ranked[:n]))
 
 
+def split_files(files: Sequence[tuple[str, str]], chunk_size: int = 500, chunk_overlap: int = 50) -> list[LCDocument]:
+    """The baseline's chunks: ``RecursiveCharacterTextSplitter`` with its default separators."""
+    splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    return splitter.create_documents([text for _, text in files], metadatas=[{"source": n} for n, _ in files])
+
+
 @dataclass
 class LangChainBaseline:
     """Split -> embed -> in-memory vector store -> top-k; answer = best sentences of the top chunk."""
@@ -68,8 +74,7 @@ class LangChainBaseline:
         sentences: int = 3,
     ) -> LangChainBaseline:
         """Index ``(file name, raw text)`` pairs the way a LangChain tutorial would."""
-        splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-        docs = splitter.create_documents([text for _, text in files], metadatas=[{"source": n} for n, _ in files])
+        docs = split_files(files, chunk_size, chunk_overlap)
         for i, d in enumerate(docs):
             d.id = f"lc-{i:04d}"
         store = InMemoryVectorStore(embeddings)

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TextIO
 from rag.sentences import split_sentences
 from rag.evaluation import metrics as M
 from rag.evaluation.qaset import TYPES, UNANSWERABLE, QAItem
+from rag.progress import track
 from rag.records import Answer, Citation, Hit
 
 
@@ -294,40 +295,24 @@ class EvalResult:
         return {"meta": self.meta, "metrics": self.metrics, "items": [r.to_dict(primary) for r in self.items]}
 
 
-class ProgressBar:
-    """A one-line text progress bar on stderr: ``eval [#####-----] 28/56 q012``."""
-
-    def __init__(self, total: int, label: str = "eval", stream: TextIO | None = None, width: int = 30) -> None:
-        self.total, self.label, self.stream, self.width = max(total, 1), label, stream or sys.stderr, width
-        self.start = time.perf_counter()
-
-    def update(self, done: int, note: str = "") -> None:
-        filled = int(self.width * done / self.total)
-        elapsed = time.perf_counter() - self.start
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'-' * (self.width - filled)}] "
-                          f"{done}/{self.total} {elapsed:5.1f}s {note[:24]:<24}")
-        if done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
 def run_eval(
     items: Sequence[QAItem],
     systems: Sequence[System],
     judge: Judge | None = None,
-    progress: ProgressBar | None = None,
+    progress: bool = False,
     meta: Mapping[str, Any] | None = None,
 ) -> EvalResult:
     """Every system on every item, scored; metrics overall and per type for each system.
 
     Each system first answers the first question once, untimed, so lazy loading (jieba
-    dictionaries, ONNX sessions) is not charged to the latency of one unlucky item."""
+    dictionaries, ONNX sessions) is not charged to the latency of one unlucky item.  ``progress``
+    reports on stderr (:func:`rag.progress.track`)."""
     if items:
         for system in systems:
             system.run(items[0].question, items[0].history)
     results: list[ItemResult] = []
     seconds = {s.name: 0.0 for s in systems}
-    for i, item in enumerate(items, start=1):
+    for item in track(items, len(items), "eval", unit="question") if progress else items:
         runs: dict[str, SystemRun] = {}
         for system in systems:
             t0 = time.perf_counter()
@@ -337,8 +322,6 @@ def run_eval(
                 run = replace(run, faithfulness=judge.score(run.answer, run.citations))
             runs[system.name] = run
         results.append(ItemResult(item, runs, {s.name: score(item, runs[s.name], s.answers) for s in systems}))
-        if progress is not None:
-            progress.update(i, item.id)
     metrics = {}
     for s in systems:
         rows = [r.scores[s.name] for r in results]

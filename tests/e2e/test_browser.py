@@ -132,6 +132,8 @@ def test_page_is_chinese_and_offline(page, served) -> None:
     status = page.locator("#prag-status").inner_text()
     assert "摘录原文" in status or "大模型" in status
     assert f"{len(served['service'].index.documents)} 份文件" in status
+    upload_box = page.locator("#prag-upload").inner_text()
+    assert "点击选择文件" in upload_box and "Drop File" not in upload_box and "Click to Upload" not in upload_box
     page.screenshot(path=str(SHOTS / "01-start.png"))
 
 
