@@ -56,7 +56,7 @@ def _fail(message: str) -> int:
 def _ingest(paths: Sequence[str], cfg: Config):
     from rag.ingest import ingest
 
-    result = ingest(list(paths), cfg)
+    result = ingest(list(paths), cfg, progress=True)
     for err in result.errors:
         print(f"policy-rag: skipped: {err}", file=sys.stderr)
     return result

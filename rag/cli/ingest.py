@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(paths: list[str], cfg: Config) -> IngestResult:
-    result = ingest(paths or [cfg.corpus], cfg)
+    result = ingest(paths or [cfg.corpus], cfg, progress=True)
     for err in result.errors:
         print(f"policy-rag: error: {err}", file=sys.stderr)
     return result

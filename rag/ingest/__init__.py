@@ -18,6 +18,7 @@ from rag.ingest.clauses import CHUNKER_VERSION, ClauseChunker
 from rag.ingest.clean import CleanText, Removal, clean
 from rag.ingest.documents import split_documents
 from rag.ingest.read import UnreadableFile, read_text
+from rag.progress import track
 from rag.records import Chunk, Document
 from rag.sentences import instruction_sentences
 
@@ -126,11 +127,12 @@ def document_key(chunks: Sequence[Chunk]) -> str:
     return h.hexdigest()[:16]
 
 
-def ingest(paths: Sequence[str | Path], cfg: Config, namespace: str = "") -> IngestResult:
+def ingest(paths: Sequence[str | Path], cfg: Config, namespace: str = "", progress: bool = False) -> IngestResult:
     """Ingest files and folders (``cfg.ingest.extensions``); per-file errors are collected.
 
     ``namespace`` names the documents ``namespace/<file name>`` (uploads) instead of by path.
     A document whose text repeats one already ingested in this run is skipped with a reason.
+    ``progress`` reports the files on stderr (:func:`rag.progress.track`).
     """
     chunker = ClauseChunker(cfg.chunk.max_tokens, cfg.chunk.min_chars, cfg.chunk.encoding)
     documents: list[Document] = []
@@ -138,7 +140,8 @@ def ingest(paths: Sequence[str | Path], cfg: Config, namespace: str = "") -> Ing
     errors: list[IngestError] = []
     files: list[FileReport] = []
     seen: dict[str, str] = {}  # document key -> the source file that had it first
-    for entry in iter_files(paths, cfg.ingest.extensions, cfg.corpus):
+    entries = list(iter_files(paths, cfg.ingest.extensions, cfg.corpus))
+    for entry in track(entries, len(entries), "ingest", unit="file") if progress else entries:
         if isinstance(entry, IngestError):
             errors.append(entry)
             continue
