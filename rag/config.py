@@ -76,6 +76,14 @@ class RetrieveConfig:
     rrf_k: int = 60
     dense_weight: float = 0.5  # BM25 is the stronger signal on this corpus (eval: hybrid hit@1 0.736 -> 0.795)
     bm25_weight: float = 1.0
+    unit_weight: float = 0.0  # the leg ranking clauses by their best sentence's cosine; 0 = off (0.5: dev hit@1 -0.035)
+    unit_rerank: float = 0.02  # fused score += this × the best sentence's match (dev split of qa-user: hit@1 .798 -> .844)
+    unit_rerank_dense_share: float = 0.5  # that match: this share of cosine, the rest bigram share
+    rerank_depth: int = 20  # fused candidates whose sentences are scored
+    header_weight: float = 0.0  # the leg ranking document records (title, 文号, issuer, dates) for 文号/发文机关
+    # questions, via their first clause; 0 = off: 0.5 and 1.0 did not help on the dev split of qa-user
+    expand_colloquial: bool = True  # add document words for everyday ones to the keyword query (rag/data/colloquial.tsv)
+    colloquial: str = ""  # extra TSV of everyday words -> document words, read after rag/data/colloquial.tsv
     max_query_chars: int = 512  # longer queries are truncated with a note
     near_duplicate: float = 0.9  # character-shingle Jaccard above which hits are merged
     reranker: str = ""  # "" = off; "st:<cross-encoder name or path>"

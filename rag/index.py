@@ -127,6 +127,16 @@ class Index:
         row = self._pos[chunk.chunk_id]
         return self.units[self._unit_start[row]:self._unit_start[row + 1]]
 
+    def best_unit_scores(self, qvec: np.ndarray) -> np.ndarray:
+        """Per chunk (row order), the best inner product of ``qvec`` with one of its units; -inf without units."""
+        out = np.full(len(self.chunks), -np.inf, np.float32)
+        if not len(self.units):
+            return out
+        scores = self.units @ np.asarray(qvec, dtype=np.float32)
+        has = np.diff(self._unit_start) > 0
+        out[has] = np.maximum.reduceat(scores, self._unit_start[:-1][has])
+        return out
+
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         """Every chunk of one document, in reading order."""
         return [self.chunks[r] for r in self._by_doc.get(doc_id, [])]

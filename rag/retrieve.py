@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -27,7 +28,9 @@ from langchain_core.retrievers import BaseRetriever
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
 from rag.index import Index
+from rag.intent import question_bigrams, read_intent
 from rag.records import Chunk, Hit
+from rag.sentences import unit_matches
 from rag.textnorm import compact, fold
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -167,6 +170,46 @@ class BM25Index:
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
 
+def _record(doc: Any, first: Chunk) -> Chunk:
+    """A document's record as a searchable text (title, 文号, issuer, dates, validity), carried by its first clause."""
+    fields = [first.title, first.doc_number or "", first.issuer or "", first.date or "", first.valid_from or "",
+              first.valid_until or ""]
+    if doc is not None:
+        fields.append(doc.kind)
+    return Chunk(first.chunk_id, first.doc_id, first.title, (), " ".join(f for f in fields if f), first.source_file,
+                 first.char_start, first.char_end)
+
+
+@dataclass(frozen=True)
+class Colloquial:
+    """Everyday words and abbreviations -> the words notices use (rag/data/colloquial.tsv, plus the user's file)."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def load(cls, extra: str = "") -> Colloquial:
+        pairs: list[tuple[str, str]] = []
+        for path in [Path(__file__).with_name("data") / "colloquial.tsv", *([Path(extra)] if extra else [])]:
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ValueError(f"colloquial word table {path}: {exc.strerror or exc}") from exc
+            for number, line in enumerate(lines, 1):
+                if not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                said, tab, meant = line.partition("\t")
+                if not tab or not said.strip() or not meant.strip():
+                    raise ValueError(f"{path}:{number}: expected 'what people say<TAB>what documents say'")
+                pairs.append((fold(said.strip()), meant.strip()))
+        return cls(tuple(pairs))
+
+    def expand(self, query: str) -> str:
+        """``query`` plus the document words of every everyday word it contains."""
+        folded = fold(query)
+        extra = [meant for said, meant in self.pairs if said in folded]
+        return query + (" " + " ".join(extra) if extra else "")
+
+
 class Reranker(Protocol):
     """Reorders fused hits; gets the query and the candidates, returns them best first."""
 
@@ -231,6 +274,16 @@ class HybridRetriever:
         self.cfg = cfg or RetrieveConfig()
         self.mode = mode
         self.bm25 = BM25Index(index.chunks)
+        self.colloquial = Colloquial.load(self.cfg.colloquial)
+        if self.cfg.header_weight > 0:  # each document's record, searched through its first clause
+            firsts: dict[str, int] = {}
+            for row, c in enumerate(index.chunks):
+                if c.doc_id not in firsts or c.ordinal < index.chunks[firsts[c.doc_id]].ordinal:
+                    firsts[c.doc_id] = row
+            docs = {d.doc_id: d for d in index.documents}
+            self._head_rows = np.asarray(list(firsts.values()), dtype=np.int64)
+            self.headers = BM25Index([_record(docs.get(index.chunks[r].doc_id), index.chunks[r])
+                                      for r in self._head_rows], self.bm25.tokenize)
         self.reranker = reranker if reranker is not None else make_reranker(self.cfg.reranker)
         self.last_notes: tuple[str, ...] = ()
 
@@ -262,23 +315,44 @@ class HybridRetriever:
         if allowed is not None and not len(allowed):
             return Retrieval([], q, notes + ("没有符合筛选条件的文件 (no document matches the filters)",))
         n = max(self.cfg.candidates, k)
-        bm25_all = self.bm25.scores(q)
+        lexical_q = self.colloquial.expand(q) if self.cfg.expand_colloquial else q  # also the words notices use
+        bm25_all = self.bm25.scores(lexical_q)
+        keep = None if allowed is None else np.isin(np.arange(len(self.index.chunks)), allowed)
         ranked: dict[str, list[int]] = {}
         if self.mode in ("hybrid", "dense"):
             qvec = self.embedder.embed_queries([fold(q)])[0]
             _, rows = self.index.search(qvec[None, :], n, allowed=allowed)
             ranked["dense"] = [int(r) for r in rows[0] if r >= 0]
+            if self.mode == "hybrid" and self.cfg.unit_weight > 0:  # one precise sentence inside a long clause
+                units = self.index.best_unit_scores(qvec)
+                units = units if keep is None else np.where(keep, units, -np.inf)
+                ranked["units"] = [int(r) for r in _topk(units, n) if np.isfinite(units[r])]
         if self.mode in ("hybrid", "bm25"):
-            masked = bm25_all if allowed is None else np.where(np.isin(np.arange(len(bm25_all)), allowed), bm25_all, -np.inf)
+            masked = bm25_all if keep is None else np.where(keep, bm25_all, -np.inf)
             rows = _topk(masked, n)
             ranked["bm25"] = [int(r) for r in rows if masked[r] > 0]
-        weights = {"dense": self.cfg.dense_weight, "bm25": self.cfg.bm25_weight}
+            if self.mode == "hybrid" and self.cfg.header_weight > 0 and read_intent(q).meta:  # 谁发的/文号/何时施行
+                heads = self.headers.scores(lexical_q)
+                ranked["header"] = [int(self._head_rows[d]) for d in _topk(heads, n) if heads[d] > 0
+                                    and (keep is None or keep[self._head_rows[d]])]
+        weights = {"dense": self.cfg.dense_weight, "bm25": self.cfg.bm25_weight, "units": self.cfg.unit_weight,
+                   "header": self.cfg.header_weight}
         fused: dict[int, float] = {}
         for name, rows_ in ranked.items():
             for rank, row in enumerate(rows_):
                 fused[row] = fused.get(row, 0.0) + weights[name] / (self.cfg.rrf_k + rank + 1)
         order = sorted(fused, key=lambda r: -fused[r])
-        scores = [{"bm25": float(bm25_all[r]), "rrf": fused[r]} for r in order]
+        best_units: dict[int, float] = {}
+        if self.mode == "hybrid" and self.cfg.unit_rerank > 0:  # the best sentence of each top clause
+            wanted = question_bigrams(q)
+            share = self.cfg.unit_rerank_dense_share
+            for r in order[: self.cfg.rerank_depth]:
+                matches = unit_matches(wanted, qvec, self.index.chunks[r], self.index.unit_vectors(self.index.chunks[r]))
+                best_units[r] = max((share * m.cos + (1 - share) * m.lexical for m in matches), default=0.0)
+                fused[r] += self.cfg.unit_rerank * best_units[r]
+            order = sorted(fused, key=lambda r: -fused[r])
+        scores = [{"bm25": float(bm25_all[r]), "rrf": fused[r], **({"unit": best_units[r]} if r in best_units else {})}
+                  for r in order]
         if "dense" in ranked and order:
             for s, cos in zip(scores, (self.index.vectors(order) @ qvec).tolist()):
                 s["dense"] = float(cos)

@@ -8,6 +8,13 @@ exactly the same units it finds vectors for.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.records import Chunk
+from rag.textnorm import fold
 
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”」』）)]?)?")
 _WORD_RUN = re.compile(r"[\u3400-\u9fff0-9a-z〔〕%.]+")
@@ -61,3 +68,37 @@ def bigrams(folded: str) -> set[str]:
     """Character bigrams of the CJK/alphanumeric runs of a folded text: the lexical unit for Chinese."""
     runs = _WORD_RUN.findall(folded)
     return {run[i : i + 2] for run in runs for i in range(max(len(run) - 1, 1))}
+
+
+def context_text(chunk: Chunk) -> str:
+    """What a clause says about itself besides its text: title, heading path, issuer (folded)."""
+    return fold(" ".join([chunk.title, *chunk.heading_path, chunk.issuer or ""]))
+
+
+@dataclass(frozen=True)
+class UnitMatch:
+    """How one quotable unit of a clause matches a question: dense cosine and bigram share."""
+
+    index: int  # position among the clause's answer units
+    text: str
+    cos: float
+    lexical: float  # share of the question's bigrams in the unit (its clause's headings count half)
+
+
+def unit_matches(wanted: set[str], qvec: np.ndarray, chunk: Chunk, vectors: np.ndarray) -> list[UnitMatch]:
+    """Every quotable unit of ``chunk`` against a question (its content bigrams ``wanted``, its vector ``qvec``).
+
+    ``vectors`` are the units' vectors from the index, so nothing is embedded here.  The one
+    sentence-level match of the project: retrieval reranks with it, the answer stage quotes with it.
+    """
+    units = quotable_units(chunk.text)
+    if not units:
+        return []
+    cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
+    heading = bigrams(context_text(chunk))
+    out = []
+    for (i, unit), cos in zip(units, cosines, strict=True):
+        own = bigrams(fold(unit))
+        lexical = (len(wanted & own) + 0.5 * len(wanted & (heading - own))) / len(wanted) if wanted else 0.0
+        out.append(UnitMatch(i, unit, float(cos), lexical))
+    return out

@@ -9,7 +9,7 @@ import pytest
 
 from rag.answer import Answerer
 from rag.answer.answerability import AnswerabilityModel, auc, fit
-from rag.answer.intent import read_intent
+from rag.intent import read_intent
 from rag.answer.condense import condense_heuristic, is_follow_up
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, quote

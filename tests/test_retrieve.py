@@ -86,8 +86,19 @@ def test_dense_and_bm25_classes(corpus_index, corpus_embedder) -> None:
 def test_rrf_weights(corpus_index, corpus_embedder) -> None:
     q = "科技型中小企业评价"
     dense = DenseRetriever(corpus_index, corpus_embedder).search(q, 5)
-    dense_only = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(bm25_weight=0.0)).search(q, 5)
+    plain = RetrieveConfig(bm25_weight=0.0, unit_rerank=0.0)  # no lexical leg, no sentence rerank: dense order
+    dense_only = HybridRetriever(corpus_index, corpus_embedder, plain).search(q, 5)
     assert [h.chunk.chunk_id for h in dense_only] == [h.chunk.chunk_id for h in dense]
+
+
+def test_sentence_rerank_and_colloquial_words(corpus_index, corpus_embedder) -> None:
+    """The best sentence of each top clause joins the fused score; everyday words reach the document's words."""
+    retriever = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig())
+    hits = retriever.search("个体户变成公司以后，以前招牌上的字号还能接着用不？", 5)
+    assert "继续使用原字号" in hits[0].chunk.text
+    assert all("unit" in h.scores for h in hits) and [h.scores["rrf"] for h in hits] == sorted(
+        (h.scores["rrf"] for h in hits), reverse=True)
+    assert "个体工商户" in retriever.colloquial.expand("个体户能不能转") and retriever.colloquial.expand("算力券") == "算力券"
 
 
 def test_query_edge_cases(corpus_retriever: HybridRetriever) -> None:

@@ -29,7 +29,7 @@ from rag.answer.answerability import ANSWERED, NOT_FOUND, NOT_STATED, Answerabil
 from rag.answer.condense import condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import Extract, Scored, choose, not_found_text, not_stated_text, quote, record_answer, score_units
-from rag.answer.intent import Intent, read_intent
+from rag.intent import Intent, read_intent
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify

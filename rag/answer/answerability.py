@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 
 from rag.answer.context import Clause
-from rag.answer.extractive import Scored, context_text, question_bigrams
-from rag.answer.intent import Intent, states
+from rag.answer.extractive import Scored
+from rag.intent import Intent, question_bigrams, states
 from rag.records import Chunk
-from rag.sentences import bigrams
+from rag.sentences import bigrams, context_text
 from rag.textnorm import compact
 
 FEATURES: tuple[str, ...] = ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind",

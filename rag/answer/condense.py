@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer.intent import QUESTION_WORDS
+from rag.intent import QUESTION_WORDS
 
 _LEADING_ANAPHOR = re.compile(
     r"^(?:那么|那|那这个|那个|这个|这项|这些|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问)"

@@ -3,7 +3,7 @@
 Each quotable unit of the top clauses (``rag.sentences.quotable_units``; vectors from the
 index, so only the question is embedded) is scored by the question–unit cosine, the share of
 the question's content bigrams it holds (its clause's title and heading path at half weight),
-whether it states the kind of fact asked (:mod:`rag.answer.intent`), whether it names the
+whether it states the kind of fact asked (:mod:`rag.intent`), whether it names the
 places and years of the question, and its clause's retrieval rank.  Every weight is in
 ``cfg.answer`` (:class:`rag.config.AnswerConfig`).
 
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.context import Clause, neutralise_markers
-from rag.answer.intent import QUESTION_WORDS, Intent, read_intent, states
+from rag.intent import Intent, question_bigrams, read_intent, states
 from rag.config import AnswerConfig
 from rag.records import Chunk
-from rag.sentences import bigrams, quotable_units
+from rag.sentences import bigrams, context_text, quotable_units, unit_matches
 from rag.textnorm import compact, fold
 
 EXTRACT_LABEL = "（以下为从文件中摘录的原文）"
@@ -54,20 +54,10 @@ class Extract:
     quotes: dict[int, str]  # clause number -> the verbatim units quoted from it
 
 
-def question_bigrams(question: str) -> set[str]:
-    """Content bigrams of a question: interrogative words are cut out, not bridged over."""
-    return bigrams(QUESTION_WORDS.sub(" ", fold(question)))
-
-
 def is_title(sentence: str, title: str) -> bool:
     """A unit that only repeats the document title (a TOC line, a “1.关于…的通知” item) answers nothing."""
     core = _ITEM_NUMBER.sub("", compact(sentence)).rstrip("。;；:：")
     return bool(core) and core in compact(title)
-
-
-def context_text(chunk: Chunk) -> str:
-    """What a clause says about itself besides its text: title, heading path, issuer (folded)."""
-    return fold(" ".join([chunk.title, *chunk.heading_path, chunk.issuer or ""]))
 
 
 def score_units(
@@ -80,24 +70,16 @@ def score_units(
     out: list[Scored] = []
     for rank, clause in enumerate(clauses):
         chunk = clause.chunk
-        units = quotable_units(chunk.text)
-        if not units:
-            continue
-        cosines = unit_vectors(chunk) @ qvec
-        context = context_text(chunk)
-        heading = bigrams(context)
-        everywhere = compact(" ".join([context, chunk.doc_number or "", chunk.text]))
+        everywhere = compact(" ".join([context_text(chunk), chunk.doc_number or "", chunk.text]))
         missing = (sum(q not in everywhere for q in intent.qualifiers) / len(intent.qualifiers)
                    if intent.qualifiers else 0.0)
-        for (i, unit), cos in zip(units, cosines, strict=True):
-            if is_title(unit, chunk.title) or any(ins in unit for ins in chunk.instructions):
+        for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk)):
+            if is_title(m.text, chunk.title) or any(ins in m.text for ins in chunk.instructions):
                 continue  # a title answers nothing; text addressing an assistant is never quoted as an answer
-            own = bigrams(fold(unit))
-            lexical = (len(wanted & own) + 0.5 * len(wanted & (heading - own))) / len(wanted) if wanted else 0.0
-            stated = not kinds or any(states(unit, k) for k in kinds)
-            score = (cfg.unit_dense_weight * float(cos) + (1 - cfg.unit_dense_weight) * lexical
+            stated = not kinds or any(states(m.text, k) for k in kinds)
+            score = (cfg.unit_dense_weight * m.cos + (1 - cfg.unit_dense_weight) * m.lexical
                      - cfg.kind_penalty * (not stated) - cfg.qualifier_penalty * missing - cfg.rank_penalty * rank)
-            out.append(Scored(clause, i, unit, score, float(cos), lexical, stated, missing))
+            out.append(Scored(clause, m.index, m.text, score, m.cos, m.lexical, stated, missing))
     return sorted(out, key=lambda s: (-s.score, s.clause.n, s.index))
 
 

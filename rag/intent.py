@@ -1,5 +1,8 @@
 """What a question asks for, read from its wording alone: the kind of fact, its parts, its qualifiers.
 
+Used by retrieval (a 文号/发文机关 question also searches the document records) and by the answer
+stage (which unit answers, and whether the clauses state it at all).
+
 Why a separate step: whether a clause *answers* a question depends far less on how the
 question is worded than on whether the clause states the kind of thing asked (an amount
 for “补多少钱”, a date for “啥时候截止”, a 文号 for “几号文”) about the place and year the
@@ -12,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.sentences import bigrams
 from rag.textnorm import compact, fold
 
 QUESTION_WORDS = re.compile(
@@ -97,6 +101,11 @@ def read_intent(question: str) -> Intent:
     parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3)
     asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))
     return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), asked >= 2 or len(parts) > 1)
+
+
+def question_bigrams(question: str) -> set[str]:
+    """Content bigrams of a question: interrogative words are cut out, not bridged over."""
+    return bigrams(QUESTION_WORDS.sub(" ", fold(question)))
 
 
 def _places(q: str) -> tuple[str, ...]:
