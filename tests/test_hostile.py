@@ -95,7 +95,7 @@ def test_hostile_files_and_questions(tmp_path: Path, corpus_cfg: Config, corpus_
 
     build_index(cfg.index, corpus_embedder, result.documents, result.chunks)
     service = Service(cfg, load_index(cfg.index, corpus_embedder), corpus_embedder)
-    questions = hostile_strings(1000, seed=29, max_len=1500) + ["补贴金额是多少？", "测试标准有哪些？"]
+    questions = hostile_strings(1000, seed=29, max_len=300) + ["补贴金额是多少？", "测试标准有哪些？"]
     answers = [service.ask(q) for q in questions]  # any exception fails the test
     assert all(isinstance(a, Answer) and a.text for a in answers)
     injected = service.ask("测试平台建设补贴金额是多少？")
