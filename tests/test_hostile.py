@@ -100,3 +100,29 @@ def test_hostile_files_and_questions(tmp_path: Path, corpus_cfg: Config, corpus_
     assert all(isinstance(a, Answer) and a.text for a in answers)
     injected = service.ask("测试平台建设补贴金额是多少？")
     assert "999亿元" not in injected.text or any("向AI发出指令" in n for n in injected.notes)
+
+
+def test_cli_never_prints_a_traceback_for_bad_input(tmp_path: Path) -> None:
+    """Bad arguments and bad files end in one clear line and a non-zero status, never a Python traceback."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "nul.txt").write_bytes(b"\x00\x01\x02")
+    (bad / "noise.txt").write_bytes(bytes(range(0x21, 0x7F)) * 50)
+    runs = [
+        ["--index-name", "../escape", "index", "status"],
+        ["ingest", str(tmp_path / "missing"), "--out", str(tmp_path / "o.jsonl")],
+        ["ingest", str(bad), "--out", str(tmp_path / "o.jsonl")],
+        ["--index-name", "hostile-cli", "index", "add", str(bad)],
+        ["--index-name", "no-such-index", "ask", "算力券\udcff补贴多少？"],
+        ["serve", "--host", "0.0.0.0"],
+        ["--config", str(tmp_path / "missing.toml"), "index", "status"],
+    ]
+    for argv in runs:
+        run = subprocess.run([sys.executable, "-c", "import sys; from rag.cli import main; sys.exit(main())", *argv],
+                             capture_output=True, text=True, errors="replace", timeout=300,
+                             cwd=Path(__file__).resolve().parents[1])
+        assert "Traceback" not in run.stderr + run.stdout, (argv, run.stderr[-1500:])
+        assert run.returncode != 0 and run.stderr.strip(), (argv, run.returncode)

@@ -92,8 +92,20 @@ def format_answer(answer: Answer) -> str:
     return f"{answer.text}\n\n{format_details(answer)}"
 
 
+def _open_or_say_why(args: argparse.Namespace, cfg: Config) -> Service | None:
+    """The service, or None after one line on stderr saying why the index cannot be opened (no traceback)."""
+    try:
+        return _open(args, cfg)
+    except (FileNotFoundError, ValueError) as exc:  # IndexNotFoundError, IndexMismatchError, EmbedderError
+        print(f"policy-rag: {exc}", file=sys.stderr)
+        return None
+
+
 def run_ask(args: argparse.Namespace, cfg: Config, out: TextIO = sys.stdout) -> int:
-    answer = _open(args, cfg).ask(args.question, filters=_filters(args), as_of=args.as_of)
+    service = _open_or_say_why(args, cfg)
+    if service is None:
+        return 1
+    answer = service.ask(args.question, filters=_filters(args), as_of=args.as_of)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2), file=out)
     else:
@@ -103,7 +115,9 @@ def run_ask(args: argparse.Namespace, cfg: Config, out: TextIO = sys.stdout) -> 
 
 def run_chat(args: argparse.Namespace, cfg: Config, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     """Stream each answer as it is produced; if verification changed the text, print the checked text."""
-    service = _open(args, cfg)
+    service = _open_or_say_why(args, cfg)
+    if service is None:
+        return 1
     filters = _filters(args)
     history: list[tuple[str, str]] = []
     print(f"政策问答（{service.backend}）。输入问题，exit 或 Ctrl-D 退出。", file=out)
