@@ -13,14 +13,19 @@ export TOKENIZERS_PARALLELISM = false
 .PHONY: setup browser demo test bench clean
 
 # The chat needs only the ui extra (no torch, no test tools); `make test` installs everything.
+# pip is quiet for long stretches while it builds and installs: a line every 5 s says it is still at work.
+PIP = ( while sleep 5; do echo "  … pip still installing"; done ) & beat=$$!; $(BIN)/pip install -q
+
 $(CHAT): pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[ui]"
+	@echo "installing what the chat needs into $(VENV) …"
+	@$(PIP) --upgrade pip; rc=$$?; kill $$beat; exit $$rc
+	@$(PIP) -e ".[ui]"; rc=$$?; kill $$beat; exit $$rc
 	touch $(CHAT)
 
 $(STAMP): $(CHAT)
-	$(BIN)/pip install -q -e ".[ui,st,dev]"
+	@echo "installing the test tools and optional backends into $(VENV) …"
+	@$(PIP) -e ".[ui,st,dev]"; rc=$$?; kill $$beat; exit $$rc
 	touch $(STAMP)
 
 setup: $(STAMP)
