@@ -7,6 +7,8 @@ Layout of ``<root>/<name>/``::
     vectors.faiss     faiss.write_index (row i = chunks.jsonl line i); no pickle anywhere
     chunks.jsonl      one Chunk.to_dict() per line
     documents.jsonl   one Document.to_dict() per line
+    bm25/             the keyword index (``rag.lexical``: bm25s files + tokenizer terms), so an open does not
+                      tokenise the corpus again
     units.npy         float32 vectors of every chunk's quotable units (``rag.sentences.quotable_units``),
                       chunk by chunk in row order; numpy format, loaded with allow_pickle=False.
                       The answer stage scores sentences with these, so it embeds only the question.
@@ -44,6 +46,7 @@ from rag.records import Chunk, Document
 from rag.sentences import quotable_units
 
 from rag.ingest import CHUNKER_VERSION, document_key
+from rag.lexical import BM25Index
 
 FORMAT_VERSION = 2  # 2: units.npy (sentence vectors)
 
@@ -74,6 +77,7 @@ class Index:
     manifest: dict[str, Any]
     faiss_index: faiss.Index
     units: np.ndarray  # vectors of every chunk's quotable units, chunk by chunk in row order
+    lexical: BM25Index | None = None  # the keyword index, as stored in bm25/ (None: the retriever builds one)
     _by_doc: dict[str, list[int]] = field(init=False, repr=False)
     _pos: dict[str, int] = field(init=False, repr=False)
     _unit_start: np.ndarray = field(init=False, repr=False)
@@ -167,6 +171,11 @@ def make_faiss_index(cfg: IndexConfig, vectors: np.ndarray, dim: int) -> tuple[f
 
 def _embedder_info(embedder: Embedder) -> dict[str, Any]:
     return {"id": embedder.id, "dim": int(embedder.dim)}
+
+
+def _rows_key(chunks: Sequence[Chunk]) -> str:
+    """Identifies the chunk rows a stored keyword index belongs to (a swap between two reads is noticed)."""
+    return hashlib.sha256("\x1f".join(c.chunk_id for c in chunks).encode()).hexdigest()[:16]
 
 
 def _embed_reusing(embedder: Embedder, texts: Sequence[str], reuse: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
@@ -285,8 +294,10 @@ def save(index: Index) -> None:
     _write_jsonl(tmp / "documents.jsonl", (d.to_dict() for d in index.documents))
     with open(tmp / "units.npy", "wb") as f:
         np.save(f, np.ascontiguousarray(index.units, dtype=np.float32), allow_pickle=False)
+    index.lexical = index.lexical or BM25Index(index.chunks)
+    index.lexical.save(tmp / "bm25", _rows_key(index.chunks))
     (tmp / "manifest.json").write_text(json.dumps(index.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    for path in [*tmp.iterdir(), tmp]:
+    for path in [*tmp.rglob("*"), tmp]:
         _fsync(path)
     shutil.rmtree(previous, ignore_errors=True)
     if target.exists():
@@ -379,7 +390,8 @@ def load_index(cfg: IndexConfig, embedder: Embedder, attempts: int = 3) -> Index
     if not fi.ntotal == len(chunks) == manifest.get("counts", {}).get("chunks"):
         raise IndexMismatchError(f"index at {cfg.path}/ is inconsistent ({fi.ntotal} vectors, {len(chunks)} chunks); "
                                  "rebuild with: policy-rag index build [PATH ...]")
-    return Index(cfg.path, chunks, documents, manifest, fi, units)
+    return Index(cfg.path, chunks, documents, manifest, fi, units, BM25Index.load(live / "bm25", len(chunks),
+                                                                                  _rows_key(chunks)))
 
 
 def _load_or_empty(cfg: IndexConfig, embedder: Embedder) -> Index:

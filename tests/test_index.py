@@ -66,7 +66,20 @@ def test_corpus_index_is_exact_and_complete(corpus_index: Index, corpus_result) 
     assert set(m["documents"]) == {d.doc_id for d in corpus_result.documents}
     assert all(len(v["content_hash"]) == 16 for v in m["documents"].values())
     files = {p.name for p in corpus_index.path.iterdir()}
-    assert files == {"manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl", "units.npy"}  # no pickle
+    assert files == {"manifest.json", "vectors.faiss", "chunks.jsonl", "documents.jsonl", "units.npy", "bm25"}
+    stored = {p.name for p in (corpus_index.path / "bm25").iterdir()}
+    assert "lexical.json" in stored and all(n.endswith((".json", ".npy")) for n in stored)  # no pickle
+
+
+def test_keyword_index_is_stored_and_reused(corpus_index, corpus_embedder, corpus_cfg) -> None:
+    """Opening an index loads its BM25 (no re-tokenising); another index's BM25 files are not taken for it."""
+    from rag.lexical import BM25Index
+
+    opened = load_index(corpus_cfg.index, corpus_embedder)
+    assert opened.lexical is not None and opened.lexical.size == len(opened.chunks)
+    q = "算力券每年总额"
+    assert np.allclose(opened.lexical.scores(q), BM25Index(opened.chunks).scores(q), atol=1e-5)
+    assert BM25Index.load(corpus_index.path / "bm25", len(opened.chunks), "other-rows") is None
 
 
 class IndexContract:
