@@ -257,11 +257,36 @@ def make_embedder(cfg: EmbedConfig, progress: bool = False) -> CachedEmbedder:
     else:
         raise EmbedderError(f"unknown embedder backend {cfg.backend!r}: use 'e5-small' or 'st:<model name or path>'")
     cached = CachedEmbedder(inner, cfg.cache_dir, batch_size=cfg.batch_size, progress=progress)
-    if cfg.seed_dir:
-        from rag.seed import seed_cache  # the bundled corpus's shipped vectors, copied in once
-
+    if cfg.seed_dir:  # the bundled corpus's shipped vectors (rag/seed.py), copied in once
         seed_cache(cached, cfg.seed_dir)
     return cached
+
+
+def seed_folder(root: str | Path, embedder_id: str) -> Path:
+    """Where the shipped vectors of one embedder live under ``root``."""
+    return Path(root) / re.sub(r"[^A-Za-z0-9._@-]+", "_", embedder_id)[:120]
+
+
+def seed_cache(embedder: CachedEmbedder, seed_dir: str | Path) -> int:
+    """Copy the shipped vectors of this embedder into its cache, once; returns how many rows were offered.
+
+    Skipped (0) when there is no seed for this embedder or the cache already took this very seed.
+    """
+    folder = seed_folder(seed_dir, embedder.id)
+    keys_file, vectors_file = folder / "keys.txt", folder / "vectors.npy"
+    if not (keys_file.is_file() and vectors_file.is_file()):
+        return 0
+    digest = hashlib.sha256(keys_file.read_bytes()).hexdigest()[:16]
+    if embedder.has_seed(digest):
+        return 0
+    keys = keys_file.read_text(encoding="ascii").split()
+    vectors = np.load(vectors_file, allow_pickle=False)
+    if vectors.shape != (len(keys), embedder.dim):
+        raise ValueError(f"{folder}: {len(keys)} keys but vectors of shape {vectors.shape}; regenerate with "
+                         "`policy-rag index seed-vectors`")
+    embedder.add_seed(digest, keys, vectors)
+    return len(keys)
+
 
 
 class LangChainEmbeddings(Embeddings):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from rag.config import Config
-from rag.embed import CachedEmbedder, E5SmallEmbedder
-from rag.seed import corpus_texts, seed_cache, seed_folder
+from rag.embed import CachedEmbedder, E5SmallEmbedder, seed_cache, seed_folder
+from rag.seed import corpus_texts
 
 pytestmark = pytest.mark.slow
 
