@@ -243,7 +243,7 @@ def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
     text = f"根据现有文件，未找到与“{_subject(question)}”相关的规定。"
     titles = list(dict.fromkeys(f"《{c.chunk.title.strip('《》')}》" for c in clauses))[:3]
     if titles:
-        text += f"检索到的最接近的文件是：{'、'.join(titles)}，但它们没有涉及这个问题。"
+        text += f"检索到的最接近的文件是：{'、'.join(titles)}（见下方条款，请自行核对）。"
     return text
 
 
