@@ -70,18 +70,34 @@ class IndexConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """Where clauses and vectors live.  ``faiss``: files under ``[index] root/name``.  ``milvus``: ``uri`` is a
+    local path (Milvus Lite, embedded; ``.db`` is added to the folder name when missing) or ``http://host:19530``
+    (a Milvus server or cluster, shared by several ``serve`` replicas)."""
+
+    backend: str = "faiss"  # "faiss" | "milvus"
+    uri: str = "./index/milvus.db"
+    token: str = ""  # "user:password" or an API key, for a server
+    collection: str = "policy_rag"  # an alias; each build writes <collection>_<timestamp> and switches the alias
+    insert_batch: int = 512  # rows per insert call
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("faiss", "milvus"):
+            raise ConfigError(f"[store] backend {self.backend!r}: use \"faiss\" or \"milvus\"")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", self.collection):
+            raise ConfigError(f"[store] collection {self.collection!r}: letters, digits and _ only, not starting with a digit")
+
+
+@dataclass(frozen=True)
 class RetrieveConfig:
     k: int = 5
     candidates: int = 50  # per retriever, before fusion
     rrf_k: int = 60
     dense_weight: float = 0.5  # BM25 is the stronger signal on this corpus (eval: hybrid hit@1 0.736 -> 0.795)
     bm25_weight: float = 1.0
-    unit_weight: float = 0.0  # the leg ranking clauses by their best sentence's cosine; 0 = off (0.5: dev hit@1 -0.035)
     unit_rerank: float = 0.02  # fused score += this × the best sentence's match (dev split of qa-user: hit@1 .798 -> .844)
     unit_rerank_dense_share: float = 0.5  # that match: this share of cosine, the rest bigram share
     rerank_depth: int = 20  # fused candidates whose sentences are scored
-    header_weight: float = 0.0  # the leg ranking document records (title, 文号, issuer, dates) for 文号/发文机关
-    # questions, via their first clause; 0 = off: 0.5 and 1.0 did not help on the dev split of qa-user
     expand_colloquial: bool = True  # add document words for everyday ones to the keyword query (rag/data/colloquial.tsv)
     colloquial: str = ""  # extra TSV of everyday words -> document words, read after rag/data/colloquial.tsv
     max_query_chars: int = 512  # longer queries are truncated with a note
@@ -131,6 +147,7 @@ class Config:
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     retrieve: RetrieveConfig = field(default_factory=RetrieveConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)

@@ -47,24 +47,21 @@ from rag.sentences import quotable_units
 
 from rag.ingest import CHUNKER_VERSION, document_key
 from rag.lexical import BM25Index
+from rag.store.base import StoreError, StoreMismatchError, StoreNotFoundError, embed_chunks, removed_by, replaced_by, text_hash
 
 FORMAT_VERSION = 2  # 2: units.npy (sentence vectors)
 
 
-class IndexNotFoundError(FileNotFoundError):
+class IndexNotFoundError(StoreNotFoundError):
     """No index at the configured path; the message says how to build one."""
 
 
-class IndexMismatchError(ValueError):
+class IndexMismatchError(StoreMismatchError):
     """The index was built with another embedder or chunker; the message says how to rebuild."""
 
 
-class IndexUpdateError(ValueError):
+class IndexUpdateError(StoreError):
     """An add/remove that cannot be applied (e.g. nothing matches what should be removed)."""
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -123,34 +120,27 @@ class Index:
             return self.faiss_index.reconstruct_n(0, len(self.chunks)) if self.chunks else np.zeros((0, self.dim), np.float32)
         return self.faiss_index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
 
-    def position(self, chunk: Chunk) -> int:
-        return self._pos[chunk.chunk_id]
+    def row(self, chunk_id: str) -> int | None:
+        """The FAISS row of a chunk (None when this snapshot does not hold it)."""
+        return self._pos.get(chunk_id)
 
-    def unit_vectors(self, chunk: Chunk) -> np.ndarray:
+    def unit_vectors(self, chunk_id: str) -> np.ndarray:
         """Vectors of ``quotable_units(chunk.text)``, in order (computed when the index was built)."""
-        row = self._pos[chunk.chunk_id]
+        row = self._pos.get(chunk_id)
+        if row is None:
+            return np.zeros((0, self.dim), np.float32)
         return self.units[self._unit_start[row]:self._unit_start[row + 1]]
-
-    def best_unit_scores(self, qvec: np.ndarray) -> np.ndarray:
-        """Per chunk (row order), the best inner product of ``qvec`` with one of its units; -inf without units."""
-        out = np.full(len(self.chunks), -np.inf, np.float32)
-        if not len(self.units):
-            return out
-        scores = self.units @ np.asarray(qvec, dtype=np.float32)
-        has = np.diff(self._unit_start) > 0
-        out[has] = np.maximum.reduceat(scores, self._unit_start[:-1][has])
-        return out
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         """Every chunk of one document, in reading order."""
         return [self.chunks[r] for r in self._by_doc.get(doc_id, [])]
 
-    def neighbours(self, chunk: Chunk, n: int) -> list[Chunk]:
-        """Up to ``n`` chunks either side of ``chunk`` in its document, itself excluded, in order."""
-        rows = self._by_doc.get(chunk.doc_id, [])
-        if chunk.chunk_id not in self._pos or n <= 0:
+    def neighbours(self, chunk_id: str, n: int) -> list[Chunk]:
+        """Up to ``n`` chunks either side of the chunk in its document, itself excluded, in order."""
+        if chunk_id not in self._pos or n <= 0:
             return []
-        at = rows.index(self._pos[chunk.chunk_id])
+        rows = self._by_doc[self.chunks[self._pos[chunk_id]].doc_id]
+        at = rows.index(self._pos[chunk_id])
         return [self.chunks[r] for r in rows[max(0, at - n):at] + rows[at + 1:at + 1 + n]]
 
 
@@ -178,22 +168,6 @@ def _rows_key(chunks: Sequence[Chunk]) -> str:
     return hashlib.sha256("\x1f".join(c.chunk_id for c in chunks).encode()).hexdigest()[:16]
 
 
-def _embed_reusing(embedder: Embedder, texts: Sequence[str], reuse: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
-    """Vectors of ``texts``, taken from ``reuse`` by text hash where possible; and how many were embedded."""
-    hashes = [text_hash(t) for t in texts]
-    todo = [i for i, h in enumerate(hashes) if h not in reuse]
-    vectors = np.zeros((len(texts), embedder.dim), np.float32)
-    if todo:
-        new = embedder.embed_passages([texts[i] for i in todo])
-        if new.shape != (len(todo), embedder.dim):
-            raise IndexUpdateError(f"embedder {embedder.id} returned shape {new.shape}, expected {(len(todo), embedder.dim)}")
-        vectors[todo] = new
-    for i, h in enumerate(hashes):
-        if h in reuse:
-            vectors[i] = reuse[h]
-    return vectors, len(todo)
-
-
 def _assemble(
     cfg: IndexConfig, embedder: Embedder, documents: Sequence[Document], chunks: Sequence[Chunk],
     reuse: dict[str, np.ndarray] | None = None,
@@ -207,10 +181,7 @@ def _assemble(
     ids = [c.chunk_id for c in chunks]
     if len(set(ids)) != len(ids):
         raise IndexUpdateError("duplicate chunk ids: the same document was given twice")
-    reuse = reuse or {}
-    vectors, embedded = _embed_reusing(embedder, [c.embed_text() for c in chunks], reuse)
-    units, embedded_units = _embed_reusing(embedder, [u.strip() for c in chunks for _, u in quotable_units(c.text)],
-                                           reuse)
+    vectors, units, embedded = embed_chunks(embedder, chunks, reuse)
     fi, kind = make_faiss_index(cfg, vectors, embedder.dim)
     by_doc: dict[str, list[Chunk]] = {}
     for c in chunks:
@@ -231,7 +202,7 @@ def _assemble(
             for d in documents
         },
     }
-    return Index(cfg.path, chunks, documents, manifest, fi, units), embedded + embedded_units
+    return Index(cfg.path, chunks, documents, manifest, fi, units), embedded
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -394,12 +365,17 @@ def load_index(cfg: IndexConfig, embedder: Embedder, attempts: int = 3) -> Index
                                                                                   _rows_key(chunks)))
 
 
+def empty_index(cfg: IndexConfig, embedder: Embedder) -> Index:
+    """An index with nothing in it yet (in memory only), for a first ``add``."""
+    fi, kind = make_faiss_index(cfg, np.zeros((0, embedder.dim), np.float32), embedder.dim)
+    return Index(cfg.path, [], [], {"index_type": kind}, fi, np.zeros((0, embedder.dim), np.float32))
+
+
 def _load_or_empty(cfg: IndexConfig, embedder: Embedder) -> Index:
     try:
         return load_index(cfg, embedder)
     except IndexNotFoundError:
-        fi, kind = make_faiss_index(cfg, np.zeros((0, embedder.dim), np.float32), embedder.dim)
-        return Index(cfg.path, [], [], {"index_type": kind}, fi, np.zeros((0, embedder.dim), np.float32))
+        return empty_index(cfg, embedder)
 
 
 def _reusable(index: Index) -> dict[str, np.ndarray]:
@@ -407,25 +383,8 @@ def _reusable(index: Index) -> dict[str, np.ndarray]:
     vecs = index.vectors()
     reuse = {text_hash(c.embed_text()): vecs[i] for i, c in enumerate(index.chunks)}
     for c in index.chunks:
-        reuse.update(zip((text_hash(u.strip()) for _, u in quotable_units(c.text)), index.unit_vectors(c)))
+        reuse.update(zip((text_hash(u.strip()) for _, u in quotable_units(c.text)), index.unit_vectors(c.chunk_id)))
     return reuse
-
-
-def same_text(index: Index, documents: Sequence[Document], chunks: Sequence[Chunk]) -> dict[str, str]:
-    """New documents whose text the index already holds under another source file: doc_id -> that file."""
-    held = {m["content_hash"]: m["source_file"] for m in index.manifest.get("documents", {}).values()}
-    out = {}
-    for d in documents:
-        first = held.get(document_key([c for c in chunks if c.doc_id == d.doc_id]))
-        if first is not None and first != d.source_file:
-            out[d.doc_id] = first
-    return out
-
-
-def replaced_by(index: Index, documents: Sequence[Document]) -> list[Document]:
-    """Documents of the index that adding ``documents`` replaces: same ``doc_id`` or same source file, exactly."""
-    keys = {d.doc_id for d in documents} | {d.source_file for d in documents}
-    return [d for d in index.documents if d.doc_id in keys or d.source_file in keys]
 
 
 def add_documents(cfg: IndexConfig, embedder: Embedder, documents: Sequence[Document], chunks: Sequence[Chunk]) -> Index:
@@ -439,7 +398,7 @@ def update_documents(
     """:func:`add_documents`, also returning how many texts were sent to the embedder."""
     with _writer(cfg.path):
         old = _load_or_empty(cfg, embedder)
-        gone = {d.doc_id for d in replaced_by(old, documents)}
+        gone = {d.doc_id for d in replaced_by(old.documents, documents)}
         kept_docs = [d for d in old.documents if d.doc_id not in gone]
         kept_chunks = [c for c in old.chunks if c.doc_id not in gone]
         index, embedded = _assemble(cfg, embedder, kept_docs + list(documents), kept_chunks + list(chunks),
@@ -456,15 +415,7 @@ def remove_documents(cfg: IndexConfig, embedder: Embedder, doc_ids_or_source_fil
     keys = set(doc_ids_or_source_files)
     with _writer(cfg.path):
         old = load_index(cfg, embedder)
-        for key in keys:
-            files = {d.source_file for d in old.documents if Path(d.source_file).name == key}
-            if len(files) > 1 and key not in files:
-                raise IndexUpdateError(f"{key!r} is the name of {len(files)} files: {', '.join(sorted(files))}; "
-                                       "give the path of the one to remove")
-        gone = {d.doc_id for d in old.documents
-                if d.doc_id in keys or d.source_file in keys or Path(d.source_file).name in keys}
-        if not gone:
-            raise IndexUpdateError(f"nothing to remove: no document id or source file matches {', '.join(sorted(keys))}")
+        gone = {d.doc_id for d in removed_by(old.documents, keys)}
         index, _ = _assemble(cfg, embedder, [d for d in old.documents if d.doc_id not in gone],
                              [c for c in old.chunks if c.doc_id not in gone], _reusable(old))
         save(index)

@@ -61,6 +61,10 @@ class Document:
     kind: str = "notice"  # notice | attachment | bulletin | news | list
     unparsed: tuple[str, ...] = ()  # metadata found but not computable (e.g. 有效期为9999年), with why
 
+    @property
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date else None
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -1,4 +1,4 @@
-"""Retrieval: dense (FAISS) + BM25 (jieba) fused with weighted RRF, filters, dedup, reranking.
+"""Retrieval: dense + keyword candidates from the store, fused with weighted RRF, filters, dedup, reranking.
 
 Both retrievers see the same folded text (``rag.textnorm.fold``: NFKC, 繁→简, spaces in
 numbers, canonical 文号), so “浙政办发[2023] 63 号”, “２．５ 亿元” and traditional
@@ -13,7 +13,6 @@ amounts with their magnitude (“2.5亿”), percentages, and the corpus's quote
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,10 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
-from rag.index import Index
-from rag.lexical import BM25Index, PolicyTokenizer, topk as _topk
-from rag.intent import question_bigrams, read_intent
+from rag.intent import question_bigrams
 from rag.records import Chunk, Hit
 from rag.sentences import unit_matches
+from rag.store import Filters, Ranked, Store, rrf
 from rag.textnorm import compact, fold
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -39,30 +37,6 @@ MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 
 class QueryError(ValueError):
     """A query that cannot be searched (empty after trimming); the message says so in Chinese and English."""
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict hits: any of ``doc_ids``; issuer substring; signing year; source file (path or name)."""
-
-    doc_ids: tuple[str, ...] = ()
-    issuer: str | None = None
-    year: int | None = None
-    source_file: str | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.doc_ids or self.issuer or self.year or self.source_file)
-
-    def accepts(self, chunk: Chunk) -> bool:
-        if self.doc_ids and chunk.doc_id not in self.doc_ids and (chunk.parent_id or "") not in self.doc_ids:
-            return False
-        if self.issuer and compact(self.issuer) not in compact(chunk.issuer or ""):
-            return False
-        if self.year and chunk.year != self.year:
-            return False
-        if self.source_file and self.source_file not in (chunk.source_file, chunk.source_file.rsplit("/", 1)[-1]):
-            return False
-        return True
 
 
 @dataclass(frozen=True)
@@ -88,16 +62,6 @@ def limit_question(text: str, max_chars: int) -> tuple[str, tuple[str, ...]]:
 
 
 # ---------------------------------------------------------------- retrievers
-
-def _record(doc: Any, first: Chunk) -> Chunk:
-    """A document's record as a searchable text (title, 文号, issuer, dates, validity), carried by its first clause."""
-    fields = [first.title, first.doc_number or "", first.issuer or "", first.date or "", first.valid_from or "",
-              first.valid_until or ""]
-    if doc is not None:
-        fields.append(doc.kind)
-    return Chunk(first.chunk_id, first.doc_id, first.title, (), " ".join(f for f in fields if f), first.source_file,
-                 first.char_start, first.char_end)
-
 
 @dataclass(frozen=True)
 class Colloquial:
@@ -174,46 +138,38 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 class HybridRetriever:
-    """Dense + BM25 candidates, weighted reciprocal-rank fusion, filters, near-duplicate merge, rerank.
+    """Dense + keyword candidates from the store, weighted reciprocal-rank fusion, best-sentence rerank,
+    near-duplicate merge, optional cross-encoder.  The same for every store backend.
 
     ``mode`` picks ``hybrid`` (default), ``dense`` or ``bm25``.  ``Hit.score`` is the fused
     RRF score, the cosine or the BM25 score respectively; ``Hit.scores`` holds ``rrf``,
-    ``bm25`` and (unless BM25-only, which never embeds the query) the ``dense`` cosine, so
-    answers can be calibrated on either.  ``search`` returns hits and keeps the notes of the last call in
-    ``last_notes``; use :meth:`retrieve` to get the notes with the hits (thread-safe).
+    ``bm25`` (0 outside the keyword leg's candidates) and (unless BM25-only, which never embeds
+    the query) the ``dense`` cosine, so answers can be calibrated on either.  ``search`` returns
+    hits and keeps the notes of the last call in ``last_notes``; use :meth:`retrieve` to get the
+    notes with the hits (thread-safe).
     """
 
     def __init__(
-        self, index: Index, embedder: Embedder, cfg: RetrieveConfig | None = None, mode: Mode = "hybrid",
+        self, store: Store, embedder: Embedder, cfg: RetrieveConfig | None = None, mode: Mode = "hybrid",
         reranker: Reranker | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
-        self.index, self.embedder = index, embedder
+        self.store, self.embedder = store, embedder
         self.cfg = cfg or RetrieveConfig()
         self.mode = mode
-        self.bm25 = index.lexical or BM25Index(index.chunks)  # stored with the index; built here only for old ones
         self.colloquial = Colloquial.load(self.cfg.colloquial)
-        if self.cfg.header_weight > 0:  # each document's record, searched through its first clause
-            firsts: dict[str, int] = {}
-            for row, c in enumerate(index.chunks):
-                if c.doc_id not in firsts or c.ordinal < index.chunks[firsts[c.doc_id]].ordinal:
-                    firsts[c.doc_id] = row
-            docs = {d.doc_id: d for d in index.documents}
-            self._head_rows = np.asarray(list(firsts.values()), dtype=np.int64)
-            self.headers = BM25Index([_record(docs.get(index.chunks[r].doc_id), index.chunks[r])
-                                      for r in self._head_rows], self.bm25.tokenize)
         self.reranker = reranker if reranker is not None else make_reranker(self.cfg.reranker)
         self.last_notes: tuple[str, ...] = ()
 
     def neighbours(self, chunk: Chunk, n: int) -> list[Chunk]:
-        return self.index.neighbours(chunk, n)
+        return self.store.neighbours(chunk.chunk_id, n)
 
     def unit_vectors(self, chunk: Chunk) -> np.ndarray:
-        return self.index.unit_vectors(chunk)
+        return self.store.unit_vectors([chunk.chunk_id])[0]
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
-        return self.index.document_chunks(doc_id)
+        return self.store.document_chunks(doc_id)
 
     def prepare(self, query: str) -> tuple[str, tuple[str, ...]]:
         """Trim, reject empty, truncate to ``max_query_chars`` (with a note)."""
@@ -222,61 +178,43 @@ class HybridRetriever:
             raise QueryError("查询为空：请输入问题 (empty query)")
         return q, notes
 
-    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
-        if not filters:
-            return None
-        return np.asarray([i for i, c in enumerate(self.index.chunks) if filters.accepts(c)], dtype=np.int64)
-
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> Retrieval:
         q, notes = self.prepare(query)
         k = k or self.cfg.k
-        allowed = self._allowed(filters)
-        if allowed is not None and not len(allowed):
-            return Retrieval([], q, notes + ("没有符合筛选条件的文件 (no document matches the filters)",))
         n = max(self.cfg.candidates, k)
-        lexical_q = self.colloquial.expand(q) if self.cfg.expand_colloquial else q  # also the words notices use
-        bm25_all = self.bm25.scores(lexical_q)
-        keep = None if allowed is None else np.isin(np.arange(len(self.index.chunks)), allowed)
-        ranked: dict[str, list[int]] = {}
+        legs: dict[str, Ranked] = {}
+        qvec = None
         if self.mode in ("hybrid", "dense"):
             qvec = self.embedder.embed_queries([fold(q)])[0]
-            _, rows = self.index.search(qvec[None, :], n, allowed=allowed)
-            ranked["dense"] = [int(r) for r in rows[0] if r >= 0]
-            if self.mode == "hybrid" and self.cfg.unit_weight > 0:  # one precise sentence inside a long clause
-                units = self.index.best_unit_scores(qvec)
-                units = units if keep is None else np.where(keep, units, -np.inf)
-                ranked["units"] = [int(r) for r in _topk(units, n) if np.isfinite(units[r])]
+            legs["dense"] = self.store.dense(qvec, n, filters)
         if self.mode in ("hybrid", "bm25"):
-            masked = bm25_all if keep is None else np.where(keep, bm25_all, -np.inf)
-            rows = _topk(masked, n)
-            ranked["bm25"] = [int(r) for r in rows if masked[r] > 0]
-            if self.mode == "hybrid" and self.cfg.header_weight > 0 and read_intent(q).meta:  # 谁发的/文号/何时施行
-                heads = self.headers.scores(lexical_q)
-                ranked["header"] = [int(self._head_rows[d]) for d in _topk(heads, n) if heads[d] > 0
-                                    and (keep is None or keep[self._head_rows[d]])]
-        weights = {"dense": self.cfg.dense_weight, "bm25": self.cfg.bm25_weight, "units": self.cfg.unit_weight,
-                   "header": self.cfg.header_weight}
-        fused: dict[int, float] = {}
-        for name, rows_ in ranked.items():
-            for rank, row in enumerate(rows_):
-                fused[row] = fused.get(row, 0.0) + weights[name] / (self.cfg.rrf_k + rank + 1)
-        order = sorted(fused, key=lambda r: -fused[r])
-        best_units: dict[int, float] = {}
-        if self.mode == "hybrid" and self.cfg.unit_rerank > 0:  # the best sentence of each top clause
+            lexical_q = self.colloquial.expand(q) if self.cfg.expand_colloquial else q  # also the words notices use
+            legs["bm25"] = self.store.lexical(lexical_q, n, filters)
+        if filters and not any(leg.ids for leg in legs.values()):
+            return Retrieval([], q, notes + ("没有符合筛选条件的文件 (no document matches the filters)",))
+        weights = {"dense": self.cfg.dense_weight, "bm25": self.cfg.bm25_weight}
+        fused = rrf(list(legs.values()), [weights[name] for name in legs], len(legs) * n, self.cfg.rrf_k).as_dict()
+        records = {c.chunk_id: c for c in self.store.chunks(list(fused))}
+        fused = {cid: v for cid, v in fused.items() if cid in records}  # removed by a writer meanwhile
+        order = sorted(fused, key=lambda c: -fused[c])
+        best_units: dict[str, float] = {}
+        if self.mode == "hybrid" and self.cfg.unit_rerank > 0 and qvec is not None:  # the best sentence of each top clause
             wanted = question_bigrams(q)
             share = self.cfg.unit_rerank_dense_share
-            for r in order[: self.cfg.rerank_depth]:
-                matches = unit_matches(wanted, qvec, self.index.chunks[r], self.index.unit_vectors(self.index.chunks[r]))
-                best_units[r] = max((share * m.cos + (1 - share) * m.lexical for m in matches), default=0.0)
-                fused[r] += self.cfg.unit_rerank * best_units[r]
-            order = sorted(fused, key=lambda r: -fused[r])
-        scores = [{"bm25": float(bm25_all[r]), "rrf": fused[r], **({"unit": best_units[r]} if r in best_units else {})}
-                  for r in order]
-        if "dense" in ranked and order:
-            for s, cos in zip(scores, (self.index.vectors(order) @ qvec).tolist()):
+            top = order[: self.cfg.rerank_depth]
+            for cid, units in zip(top, self.store.unit_vectors(top)):
+                matches = unit_matches(wanted, qvec, records[cid], units)
+                best_units[cid] = max((share * m.cos + (1 - share) * m.lexical for m in matches), default=0.0)
+                fused[cid] += self.cfg.unit_rerank * best_units[cid]
+            order = sorted(fused, key=lambda c: -fused[c])
+        bm25 = legs["bm25"].as_dict() if "bm25" in legs else {}
+        scores = [{"bm25": bm25.get(cid, 0.0), "rrf": fused[cid], **({"unit": best_units[cid]} if cid in best_units else {})}
+                  for cid in order]
+        if qvec is not None and order:
+            for s, cos in zip(scores, (self.store.vectors(order) @ qvec).tolist()):
                 s["dense"] = float(cos)
         key = {"hybrid": "rrf", "dense": "dense", "bm25": "bm25"}[self.mode]
-        hits = [Hit(self.index.chunks[r], s[key], scores=s) for r, s in zip(order, scores)]
+        hits = [Hit(records[cid], s[key], scores=s) for cid, s in zip(order, scores)]
         hits = self._merge_near_duplicates(hits, limit=k if self.reranker is None else n)
         if self.reranker is not None:
             hits = self.reranker.rerank(q, hits)
@@ -319,19 +257,3 @@ class PolicyRetriever(BaseRetriever):
             meta.update(score=hit.score, rank=hit.rank, scores=hit.scores, path=hit.chunk.path)
             out.append(LCDocument(page_content=hit.chunk.text, metadata=meta))
         return out
-
-
-class DenseRetriever(HybridRetriever):
-    """Dense-only retrieval (FAISS cosine), same pipeline and hit format as the hybrid one."""
-
-    def __init__(self, index: Index, embedder: Embedder, cfg: RetrieveConfig | None = None,
-                 reranker: Reranker | None = None) -> None:
-        super().__init__(index, embedder, cfg, mode="dense", reranker=reranker)
-
-
-class BM25Retriever(HybridRetriever):
-    """BM25-only retrieval (jieba tokens); the query is never embedded."""
-
-    def __init__(self, index: Index, embedder: Embedder, cfg: RetrieveConfig | None = None,
-                 reranker: Reranker | None = None) -> None:
-        super().__init__(index, embedder, cfg, mode="bm25", reranker=reranker)

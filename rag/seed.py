@@ -13,6 +13,7 @@ while they are stale).
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import numpy as np
 

@@ -8,7 +8,6 @@ exactly the same units it finds vectors for.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np

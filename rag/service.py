@@ -1,64 +1,105 @@
-"""The one pipeline every front end uses: cli, ui and eval all call ``Service``.
+"""The one door to the pipeline: cli, ui, eval and bench call ``Service`` and nothing below it.
 
-It opens the index once, wires embedder → retriever → answerer from one ``Config``, and
-serialises index updates (uploads from the UI) behind a lock so readers never see a
-half-updated index.
+``Service`` reads files (ingest), writes them to the store (build, add, remove), searches, answers
+(ask, stream), and serves what front ends show (documents, neighbours, filter choices, status) and
+keep (feedback).  It opens the configured store once, wires embedder -> store -> retriever ->
+answerer from one ``Config``, and serialises writes behind a lock: a reader holds one
+(retriever, answerer) pair for a whole question, and a write swaps in a new pair when it is done.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
-from rag.answer import Answerer
+from rag.answer import Answerer, Evidence
+from rag.answer.answerability import AnswerabilityModel
 from rag.answer.llm import make_chat_model
 from rag.config import Config
 from rag.embed import Embedder, make_embedder
-from rag.index import Index, add_documents, load_index, replaced_by, same_text
-from rag.ingest import ingest
-from rag.records import Answer
-from rag.retrieve import Filters, HybridRetriever
+from rag.ingest import IngestResult, ingest
+from rag.records import Answer, Chunk, Document
+from rag.retrieve import HybridRetriever, Mode, QueryError, Retrieval
+from rag.store import Filters, Store, replaced_by, same_text
+from rag.store.factory import make_store
 
 Progress = Callable[[float, str], None]
 UPLOADS = "uploads"  # the name space of documents added from the chat
+ALL = "全部"  # the "no restriction" choice of every filter
+NO_DOCUMENT = "none"  # a document id nothing has: a filter on a title no longer stored matches nothing
 
 
 @dataclass(frozen=True)
 class AddReport:
-    """What adding files from the UI/CLI did; ``errors`` name each bad file and why."""
+    """What adding files did; ``errors`` name each bad file and why."""
 
     files_ok: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     documents_added: int = 0
     chunks_added: int = 0
-    replaced: tuple[str, ...] = ()  # 《title》 (source file) of indexed documents these files replaced
-    details: dict[str, int] = field(default_factory=dict)
+    replaced: tuple[str, ...] = ()  # 《title》 (source file) of stored documents these files replaced
+    embedded: int = 0  # texts that had to be embedded (the rest came from the vector cache)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a full build did: the ingest result (with its per-file report) and what is stored now."""
+
+    ingest: IngestResult
+    documents: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filter controls offer: titles, issuers and years present in the store."""
+
+    titles: tuple[str, ...]
+    issuers: tuple[str, ...]
+    years: tuple[str, ...]
 
 
 class Service:
-    def __init__(self, cfg: Config, index: Index, embedder: Embedder) -> None:
+    def __init__(self, cfg: Config, store: Store, embedder: Embedder) -> None:
         self.cfg = cfg
         self.embedder = embedder
+        self.store = store
         self._lock = threading.RLock()
-        self._swap(index)
+        self._feedback_lock = threading.Lock()
+        self._swap()
 
     @classmethod
-    def open(cls, cfg: Config, progress: bool = False) -> Service:
-        """Open the configured index; ``progress`` reports long embedding runs on stderr (CLI use)."""
-        embedder = make_embedder(cfg.embed, progress=progress)
-        return cls(cfg, load_index(cfg.index, embedder), embedder)
+    def open(cls, cfg: Config, progress: bool = False, create: bool = False) -> Service:
+        """Open the configured store; ``create`` starts an empty one if nothing is built (build, first add).
 
-    def _swap(self, index: Index) -> None:
-        retriever = HybridRetriever(index, self.embedder, self.cfg.retrieve)
+        ``progress`` reports long embedding runs on stderr (CLI use).
+        """
+        embedder = make_embedder(cfg.embed, progress=progress)
+        return cls(cfg, make_store(cfg, embedder, create=create), embedder)
+
+    def _swap(self) -> None:
+        retriever = HybridRetriever(self.store, self.embedder, self.cfg.retrieve)
         answerer = Answerer(retriever, self.embedder, self.cfg, llm=make_chat_model(self.cfg.llm))
         with self._lock:
-            self.index, self.retriever, self.answerer = index, retriever, answerer
+            self.retriever, self.answerer = retriever, answerer
+
+    # ------------------------------------------------------------------ questions
+
+    @property
+    def answerability(self) -> AnswerabilityModel:
+        """The fitted answerability model in use (its digest goes into evaluation's calibration record)."""
+        return self.answerer.model
 
     @property
     def backend(self) -> str:
+        """Who writes answers: ``extractive`` or the configured LLM."""
         return self.answerer.backend
 
     def ask(
@@ -74,42 +115,156 @@ class Service:
         """Text deltas as they are produced, then the final verified ``Answer``."""
         return self.answerer.stream(question, history=history, filters=filters, as_of=as_of)
 
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None,
+               mode: Mode = "hybrid") -> Retrieval:
+        """Clauses for a query without an answer; ``mode`` ``dense``/``bm25`` runs one leg alone."""
+        retriever = self.retriever if mode == "hybrid" else self.retriever_for(mode)
+        return retriever.retrieve(query, k, filters)
+
+    def retriever_for(self, mode: Mode, reranker: bool = True) -> HybridRetriever:
+        """A retriever over the same store in another mode (evaluation's single-leg baselines)."""
+        cfg = self.cfg.retrieve if reranker else self.cfg.replace("retrieve", reranker="").retrieve
+        return HybridRetriever(self.store, self.embedder, cfg, mode=mode)
+
+    def evidence(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Evidence:
+        """What the answer would be decided from (evaluation fits the answerability model on it)."""
+        return self.answerer.evidence(question, history)
+
+    # ------------------------------------------------------------------ what front ends show
+
+    def documents(self) -> list[Document]:
+        return self.store.documents()
+
+    def neighbours(self, chunk: Chunk, n: int) -> list[Chunk]:
+        """The clause with up to ``n`` neighbours either side, in reading order (for an expanded citation)."""
+        around = self.store.neighbours(chunk.chunk_id, n)
+        if all(c.chunk_id != chunk.chunk_id for c in around):
+            around = sorted([*around, chunk], key=lambda c: c.ordinal)
+        return around
+
+    def filter_choices(self) -> FilterChoices:
+        docs = self.store.documents()
+        return FilterChoices(tuple(sorted({d.title for d in docs if d.title})),
+                             tuple(sorted({d.issuer for d in docs if d.issuer})),
+                             tuple(sorted({d.date[:4] for d in docs if d.date}, reverse=True)))
+
+    def filters(self, title: str | None = None, issuer: str | None = None, year: str | None = None,
+                source_file: str | None = None, doc_ids: Sequence[str] = ()) -> Filters | None:
+        """Filters from a front end's choices (``ALL`` or empty = no restriction); None when nothing is chosen.
+
+        A title picks every document of that title; a title no stored document has matches nothing.
+        """
+        picked = lambda v: v if v and v != ALL else None  # noqa: E731
+        ids = tuple(doc_ids)
+        if picked(title):
+            ids += tuple(d.doc_id for d in self.store.documents() if d.title == title) or (NO_DOCUMENT,)
+        year_ = picked(year)
+        if year_ and not year_.isdigit():
+            raise QueryError(f"年份应为数字：{year_!r} (year must be a number)")
+        f = Filters(doc_ids=ids, issuer=picked(issuer), year=int(year_) if year_ else None,
+                    source_file=picked(source_file))
+        return f or None
+
+    def status(self) -> dict[str, Any]:
+        s = self.store.status()
+        counts = s.get("counts") or {}
+        return {
+            "documents": counts.get("documents", 0),
+            "chunks": counts.get("chunks", 0),
+            "embedder": s.get("embedder"),
+            "backend": self.backend,
+            "store": s.get("backend"),
+            "index": s.get("path"),
+            "built": s.get("built_at"),
+            "detail": s,
+        }
+
+    def feedback(self, record: dict[str, Any]) -> Path:
+        """Append one 👍/👎 record (JSON line) beside the index; returns the file."""
+        path = self.cfg.index.feedback_path
+        line = json.dumps(record, ensure_ascii=False)
+        with self._feedback_lock:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        return path
+
+    # ------------------------------------------------------------------ files in, files out
+
+    def ingest(self, paths: Sequence[str | Path], namespace: str = "", progress: bool = False) -> IngestResult:
+        """Read and chunk files without storing them (``policy-rag ingest``/``inspect``; per-file errors inside)."""
+        return ingest(paths, self.cfg, namespace=namespace, progress=progress)
+
+    def build(self, paths: Sequence[str | Path], progress: bool = False) -> BuildReport:
+        """Replace the store's contents with exactly these files (switched in at once when complete)."""
+        result = self.ingest(paths, progress=progress)
+        if result.chunks:
+            with self._lock:
+                self.store.rebuild(result.documents, result.chunks)
+                self._swap()
+        return BuildReport(result, len(result.documents) if result.chunks else 0, len(result.chunks))
+
     def add_files(self, paths: Sequence[str | Path], progress: Progress | None = None,
-                  namespace: str = "") -> AddReport:
-        """Ingest files and add their documents incrementally; bad files leave the index as it was.
+                  namespace: str = "", cli_progress: bool = False) -> AddReport:
+        """Ingest files and add their documents incrementally; bad files leave the store as it was.
 
         ``namespace`` (``UPLOADS`` from the chat) names documents ``uploads/<file name>``, so an upload never
         replaces a corpus document; an upload of a name already uploaded replaces it, and the report says so.
-        A document whose text the index already holds under another name is skipped, with the reason.
+        A document whose text the store already holds under another name is skipped, with the reason.
         """
         progress = progress or (lambda _f, _m: None)
         progress(0.0, "解析文件")
-        result = ingest(paths, self.cfg, namespace=namespace)
+        result = self.ingest(paths, namespace=namespace, progress=cli_progress)
         errors = [str(e) for e in result.errors]
         with self._lock:
-            twins = same_text(self.index, result.documents, result.chunks)
+            twins = same_text(self.store.content_keys(), result.documents, result.chunks)
             errors += [f"{d.source_file}: 《{d.title}》 与已收录的 {twins[d.doc_id]} 内容相同，未重复添加"
                        for d in result.documents if d.doc_id in twins]
             documents = [d for d in result.documents if d.doc_id not in twins]
             chunks = [c for c in result.chunks if c.doc_id not in twins]
             if not chunks:
                 return AddReport(errors=tuple(errors) or ("没有可添加的内容",))
-            replaced = tuple(f"《{d.title}》（{d.source_file}）" for d in replaced_by(self.index, documents))
+            replaced = tuple(f"《{d.title}》（{d.source_file}）" for d in replaced_by(self.store.documents(), documents))
             progress(0.3, f"向量化 {len(chunks)} 个条款")
-            index = add_documents(self.cfg.index, self.embedder, documents, chunks)
-            self._swap(index)
+            embedded = self.store.upsert(documents, chunks)
+            self._swap()
         progress(1.0, "完成")
         ok = tuple(sorted({d.source_file for d in documents}))
         return AddReport(files_ok=ok, errors=tuple(errors), documents_added=len(documents), chunks_added=len(chunks),
-                         replaced=replaced)
+                         replaced=replaced, embedded=embedded)
 
-    def status(self) -> dict[str, object]:
-        m = self.index.manifest
-        return {
-            "documents": len(self.index.documents),
-            "chunks": len(self.index.chunks),
-            "embedder": m.get("embedder"),
-            "backend": self.backend,
-            "index": str(self.cfg.index.path),
-            "built": m.get("built_at"),
-        }
+    def add_uploads(self, uploads: Sequence[Path], progress: Progress | None = None) -> AddReport:
+        """Files uploaded in the chat: kept under ``<index root>/uploads/<batch>/`` (Gradio cleans its temp
+        folder), added as ``uploads/<name>``; refused files are deleted again and errors name files, not folders."""
+        batch = Path(self.cfg.index.root) / UPLOADS / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        batch.mkdir(parents=True, exist_ok=True)
+        kept = []
+        for up in uploads:
+            shutil.copyfile(up, batch / up.name)
+            kept.append(batch / up.name)
+        def discard(added: set[str]) -> None:
+            for p in kept:
+                if f"{UPLOADS}/{p.name}" not in added:
+                    p.unlink(missing_ok=True)
+            if not any(batch.iterdir()):
+                batch.rmdir()
+
+        try:
+            report = self.add_files(kept, progress, namespace=UPLOADS)
+        except BaseException:
+            discard(set())
+            raise
+        discard(set(report.files_ok))
+        errors = []
+        for e in report.errors:
+            for p in kept:
+                e = e.replace(str(p), p.name)
+            errors.append(e)
+        return dataclasses.replace(report, errors=tuple(errors))
+
+    def remove(self, keys: Sequence[str]) -> list[Document]:
+        """Remove documents by doc id, source file path or bare file name (ambiguous names are refused)."""
+        with self._lock:
+            gone = self.store.delete(keys)
+            self._swap()
+        return gone

@@ -88,8 +88,16 @@ def corpus_index(corpus_cfg: Config, corpus_result, corpus_embedder):
 
 
 @pytest.fixture(scope="session")
-def corpus_retriever(corpus_cfg: Config, corpus_index, corpus_embedder):
-    """A hybrid retriever over the session corpus index."""
+def corpus_store(corpus_cfg: Config, corpus_index, corpus_embedder):
+    """The FAISS store over the session corpus index."""
+    from rag.store.faiss_store import FaissStore
+
+    return FaissStore(corpus_cfg.index, corpus_embedder, corpus_index)
+
+
+@pytest.fixture(scope="session")
+def corpus_retriever(corpus_cfg: Config, corpus_store, corpus_embedder):
+    """A hybrid retriever over the session corpus store."""
     from rag.retrieve import HybridRetriever
 
-    return HybridRetriever(corpus_index, corpus_embedder, corpus_cfg.retrieve)
+    return HybridRetriever(corpus_store, corpus_embedder, corpus_cfg.retrieve)

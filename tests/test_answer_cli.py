@@ -6,12 +6,14 @@ import argparse
 import io
 import json
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 
 from rag.answer import Answerer
 from rag.cli import ask as cli
 from rag.config import Config
+from rag.service import Service
 from tests.test_answer_llm import ANSWERS, CHUNKS, BigramEmbedder, ListRetriever
 
 
@@ -22,6 +24,9 @@ class FakeService:
         self.backend = self.answerer.backend
         self.ask = self.answerer.ask
         self.stream = self.answerer.stream
+        self.store = SimpleNamespace(documents=lambda: [])
+
+    filters = Service.filters  # the real mapping of CLI options to filters
 
 
 @pytest.fixture

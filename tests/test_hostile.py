@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from rag.config import Config
-from rag.index import build_index, load_index
+from rag.index import build_index
+from rag.store.faiss_store import FaissStore
 from rag.ingest import ingest
 from rag.records import Answer
 from rag.service import Service
@@ -94,7 +95,7 @@ def test_hostile_files_and_questions(tmp_path: Path, corpus_cfg: Config, corpus_
     assert all(reason.strip() for reason in refused.values())
 
     build_index(cfg.index, corpus_embedder, result.documents, result.chunks)
-    service = Service(cfg, load_index(cfg.index, corpus_embedder), corpus_embedder)
+    service = Service(cfg, FaissStore.open(cfg.index, corpus_embedder), corpus_embedder)
     questions = hostile_strings(1000, seed=29, max_len=300) + ["补贴金额是多少？", "测试标准有哪些？"]
     answers = [service.ask(q) for q in questions]  # any exception fails the test
     assert all(isinstance(a, Answer) and a.text for a in answers)

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from rag.config import Config
-from rag.index import IndexUpdateError, build_index, load_index, remove_documents
+from rag.index import build_index, load_index, remove_documents
+from rag.store import StoreError
+from rag.store.faiss_store import FaissStore
 from rag.ingest import ingest
 from rag.service import UPLOADS, Service
 from tests.test_ingest_inputs import NOTICE, TITLE
@@ -32,11 +34,11 @@ def test_same_name_in_two_folders_is_two_documents(folders: Path, corpus_cfg, co
     result = ingest([folders], cfg)
     assert sorted(d.source_file for d in result.documents) == ["a/notice.txt", "b/notice.txt"]
     build_index(cfg.index, corpus_embedder, result.documents, result.chunks)
-    service = Service(cfg, load_index(cfg.index, corpus_embedder), corpus_embedder)
+    service = Service(cfg, FaissStore(cfg.index, corpus_embedder, load_index(cfg.index, corpus_embedder)), corpus_embedder)
     again = service.add_files([folders / "a" / "notice.txt"])  # named by itself: "notice.txt", same text
     assert again.documents_added == 0 and "与已收录的 a/notice.txt 内容相同" in again.errors[0]
-    assert len(service.index.documents) == 2
-    with pytest.raises(IndexUpdateError, match="name of 2 files"):
+    assert len(service.documents()) == 2
+    with pytest.raises(StoreError, match="name of 2 files"):
         remove_documents(cfg.index, corpus_embedder, ["notice.txt"])
     assert len(remove_documents(cfg.index, corpus_embedder, ["a/notice.txt"]).documents) == 1
 
@@ -57,18 +59,18 @@ def test_upload_named_like_a_corpus_file_never_replaces_it(corpus_cfg, corpus_em
     (corpus / "000.txt").write_text(NOTICE, encoding="utf-8")
     result = ingest([corpus], cfg)
     build_index(cfg.index, corpus_embedder, result.documents, result.chunks)
-    service = Service(cfg, load_index(cfg.index, corpus_embedder), corpus_embedder)
+    service = Service(cfg, FaissStore(cfg.index, corpus_embedder, load_index(cfg.index, corpus_embedder)), corpus_embedder)
     upload = tmp_path / "up" / "000.txt"
     upload.parent.mkdir()
     upload.write_text(OTHER, encoding="utf-8")
     first = service.add_files([upload], namespace=UPLOADS)
     assert first.files_ok == (f"{UPLOADS}/000.txt",) and first.replaced == ()
-    assert sorted(d.source_file for d in service.index.documents) == ["000.txt", f"{UPLOADS}/000.txt"]
+    assert sorted(d.source_file for d in service.documents()) == ["000.txt", f"{UPLOADS}/000.txt"]
     upload.write_text(OTHER.replace("85%", "80%"), encoding="utf-8")  # a new version of the same upload
     second = service.add_files([upload], namespace=UPLOADS)
     assert second.replaced and f"{UPLOADS}/000.txt" in second.replaced[0]
-    assert sorted(d.source_file for d in service.index.documents) == ["000.txt", f"{UPLOADS}/000.txt"]
-    assert {d.title for d in service.index.documents} >= {TITLE}
+    assert sorted(d.source_file for d in service.documents()) == ["000.txt", f"{UPLOADS}/000.txt"]
+    assert {d.title for d in service.documents()} >= {TITLE}
 
 
 def test_undecodable_file_name_is_ingested_under_an_escaped_name(tmp_path: Path) -> None:

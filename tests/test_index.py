@@ -24,7 +24,6 @@ from rag.index import (
     Index,
     IndexMismatchError,
     IndexNotFoundError,
-    IndexUpdateError,
     add_documents,
     build_index,
     index_status,
@@ -32,6 +31,7 @@ from rag.index import (
     remove_documents,
     update_documents,
 )
+from rag.store import StoreError
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def test_corpus_index_is_exact_and_complete(corpus_index: Index, corpus_result) 
     assert m["counts"] == {"documents": len(corpus_result.documents), "chunks": len(corpus_result.chunks),
                            "vectors": len(corpus_result.chunks), "units": _units(corpus_result.chunks)}
     first = corpus_result.chunks[0]
-    assert corpus_index.unit_vectors(first).shape == (len(quotable_units(first.text)), 384)
+    assert corpus_index.unit_vectors(first.chunk_id).shape == (len(quotable_units(first.text)), 384)
     assert set(m["documents"]) == {d.doc_id for d in corpus_result.documents}
     assert all(len(v["content_hash"]) == 16 for v in m["documents"].values())
     files = {p.name for p in corpus_index.path.iterdir()}
@@ -135,10 +135,10 @@ def test_neighbours_are_same_document_in_order(corpus_index: Index) -> None:
     doc_rows = sorted((c for c in corpus_index.chunks if c.doc_id == biggest.doc_id), key=lambda c: c.ordinal)
     assert len(doc_rows) >= 5
     mid = doc_rows[2]
-    assert corpus_index.neighbours(mid, 1) == [doc_rows[1], doc_rows[3]]
-    assert corpus_index.neighbours(mid, 2) == doc_rows[0:2] + doc_rows[3:5]
-    assert corpus_index.neighbours(doc_rows[0], 1) == [doc_rows[1]]
-    assert corpus_index.neighbours(mid, 0) == []
+    assert corpus_index.neighbours(mid.chunk_id, 1) == [doc_rows[1], doc_rows[3]]
+    assert corpus_index.neighbours(mid.chunk_id, 2) == doc_rows[0:2] + doc_rows[3:5]
+    assert corpus_index.neighbours(doc_rows[0].chunk_id, 1) == [doc_rows[1]]
+    assert corpus_index.neighbours(mid.chunk_id, 0) == []
 
 
 class _Stub:
@@ -193,7 +193,7 @@ def test_incremental_add_change_remove_embeds_only_new_text(corpus_result, corpu
     old_units = {u.strip() for _, u in quotable_units(chunks[0].text)}
     assert [u for batch in counting.batches[1:] for u in batch] == [
         u.strip() for _, u in quotable_units(changed.text) if u.strip() not in old_units]
-    row = index.position(changed)
+    row = index.row(changed.chunk_id)
     assert index.chunks[row].text.endswith("（本条已修订）")
 
     counting.batches.clear()
@@ -205,7 +205,7 @@ def test_incremental_add_change_remove_embeds_only_new_text(corpus_result, corpu
     reloaded = load_index(cfg, corpus_embedder)
     _, found = reloaded.search(reloaded.vectors(range(0, len(reloaded), 50)), 1)
     assert (found[:, 0] == np.arange(0, len(reloaded), 50)).all()
-    with pytest.raises(IndexUpdateError, match="nothing to remove"):
+    with pytest.raises(StoreError, match="nothing to remove"):
         remove_documents(cfg, counting, ["no-such-doc"])
 
 
@@ -272,8 +272,8 @@ def test_sigkill_during_build_leaves_previous_index_loadable(tmp_path) -> None:
 
     proc = subprocess.Popen([*_cli(), "index", "build", str(REPO / "data" / "corpus")], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()  # printed just before embedding starts
-    assert line.startswith("embedding"), line + proc.stderr.read()
+    line = proc.stdout.readline()  # printed just before ingest and embedding start
+    assert line.startswith("building"), line + proc.stderr.read()
     cache = Path(embedder.path)
     deadline = time.time() + 120
     while time.time() < deadline:  # wait until at least one batch is committed: we are mid-embedding

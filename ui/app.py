@@ -1,7 +1,7 @@
 """The Gradio chat: a thin front end over ``rag.service.Service``.
 
 It holds no pipeline logic: questions go to ``service.stream``, uploads to
-``service.add_files``, and what comes back (``Answer``/``Citation``/``AddReport``) is only
+``service.add_uploads``, filters, neighbours, feedback and status to the service too, and what comes back (``Answer``/``Citation``/``AddReport``) is only
 formatted (``ui.render``).  Per-browser-session state (the conversation as plain text, for
 condensing follow-ups, and the answers, for feedback) lives in ``gr.State``; nothing is
 global, so several apps (tests) can run in one process.
@@ -9,10 +9,7 @@ global, so several apps (tests) can run in one process.
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,16 +19,14 @@ import gradio as gr
 
 from rag.config import Config
 from rag.records import Answer, Chunk
-from rag.service import UPLOADS, AddReport
+from rag.service import ALL, AddReport
 from ui import render
 
 if TYPE_CHECKING:
-    from rag.retrieve import Filters
     from rag.service import Service
 
 log = logging.getLogger(__name__)
 
-ALL = "全部"
 CONTEXT_NEIGHBOURS = 1
 # Questions answerable from the bundled sample corpus (data/corpus).
 EXAMPLES = (
@@ -46,27 +41,6 @@ EXAMPLES = (
 FONTS = ("PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", "Noto Sans CJK SC", "sans-serif")
 
 Turn = dict[str, Any]  # {"question", "answer_text", "answer": Answer.to_dict()}
-
-
-def _filter_choices(service: Service) -> tuple[list[str], list[str], list[str]]:
-    """Document titles, issuers and years present in the index, for the filter dropdowns."""
-    docs = service.index.documents
-    titles = sorted({d.title for d in docs if d.title})
-    issuers = sorted({d.issuer for d in docs if d.issuer})
-    years = sorted({d.date[:4] for d in docs if d.date}, reverse=True)
-    return [ALL, *titles], [ALL, *issuers], [ALL, *years]
-
-
-def make_filters(service: Service, title: str | None, issuer: str | None, year: str | None) -> Filters | None:
-    """The side-panel choices as ``rag.retrieve.Filters`` (None when nothing is chosen)."""
-    from rag.retrieve import Filters  # noqa: F811 (runtime import; the TYPE_CHECKING one is for hints)
-
-    doc_ids = tuple(d.doc_id for d in service.index.documents if title and title != ALL and d.title == title)
-    chosen_issuer = issuer if issuer and issuer != ALL else None
-    chosen_year = int(year) if year and year != ALL else None
-    if not (doc_ids or chosen_issuer or chosen_year):
-        return None
-    return Filters(doc_ids=doc_ids, issuer=chosen_issuer, year=chosen_year)
 
 
 def status_markdown(service: Service) -> str:
@@ -88,62 +62,21 @@ def _contexts(service: Service, answer: Answer) -> dict[str, Sequence[Chunk]]:
     out: dict[str, Sequence[Chunk]] = {}
     for cite in answer.citations:
         try:
-            around = list(service.index.neighbours(cite.chunk, CONTEXT_NEIGHBOURS))
+            out[cite.chunk.chunk_id] = service.neighbours(cite.chunk, CONTEXT_NEIGHBOURS)
         except Exception:  # display only: a missing neighbour never breaks an answer
             log.exception("neighbours failed for %s", cite.chunk.chunk_id)
-            around = []
-        if all(c.chunk_id != cite.chunk.chunk_id for c in around):
-            around = sorted([*around, cite.chunk], key=lambda c: c.ordinal)
-        out[cite.chunk.chunk_id] = around
+            out[cite.chunk.chunk_id] = [cite.chunk]
     return out
 
 
-def _append_feedback(path: Path, lock: threading.Lock, record: dict[str, Any]) -> None:
-    line = json.dumps(record, ensure_ascii=False)
-    with lock:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
-
-
-def _keep_uploads(uploads: Sequence[Path], folder: Path) -> list[Path]:
-    """Copy uploads out of Gradio's temp cache (which is cleaned) so the index's source files stay put.
-
-    Each batch gets its own sub-folder, so an upload never overwrites a file already indexed.
-    """
-    batch = folder / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    batch.mkdir(parents=True, exist_ok=True)
-    kept = []
-    for up in uploads:
-        dest = batch / up.name
-        shutil.copyfile(up, dest)
-        kept.append(dest)
-    return kept
-
-
-def _drop_refused(paths: Sequence[Path], added: Sequence[Path]) -> None:
-    """Delete the kept copies of files that were not added (and the batch folder if empty)."""
-    for p in paths:
-        if p not in added:
-            p.unlink(missing_ok=True)
-    for folder in {p.parent for p in paths}:
-        if folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-
-
-def _short_paths(message: str, paths: Sequence[Path]) -> str:
-    """An error message with the server-side folders taken out: the user knows the file by its name."""
-    for p in paths:
-        message = message.replace(str(p), p.name)
-    return message
+def _choices(service: Service) -> tuple[list[str], list[str], list[str]]:
+    c = service.filter_choices()
+    return [ALL, *c.titles], [ALL, *c.issuers], [ALL, *c.years]
 
 
 def build_app(service: Service, cfg: Config) -> gr.Blocks:
     """The whole page; every handler closes over ``service`` (opened once by the caller)."""
-    feedback_path = cfg.index.feedback_path
-    uploads_dir = Path(cfg.index.root) / "uploads"  # beside the index: its folder is replaced on every write
-    feedback_lock = threading.Lock()
-    titles, issuers, years = _filter_choices(service)
+    titles, issuers, years = _choices(service)
 
     def respond(
         message: str, chat: list[dict[str, Any]], turns: list[Turn], title: str, issuer: str, year: str
@@ -158,7 +91,7 @@ def build_app(service: Service, cfg: Config) -> gr.Blocks:
         history = [(t["question"], t["answer_text"]) for t in turns]
         text, answer = "", None
         try:
-            for item in service.stream(question, history, make_filters(service, title, issuer, year), None):
+            for item in service.stream(question, history, service.filters(title, issuer, year), None):
                 if isinstance(item, Answer):
                     answer = item
                     break
@@ -184,7 +117,7 @@ def build_app(service: Service, cfg: Config) -> gr.Blocks:
             return
         liked = data.liked if isinstance(data.liked, bool) else str(data.liked).lower() in {"like", "true", "👍"}
         ans = turns[turn_no]["answer"]
-        _append_feedback(feedback_path, feedback_lock, {
+        service.feedback({
             "question": turns[turn_no]["question"],
             "answer": ans["text"],
             "citations": [{k: c[k] for k in ("n", "chunk_id", "title", "doc_number", "heading_path", "quote")}
@@ -200,20 +133,17 @@ def build_app(service: Service, cfg: Config) -> gr.Blocks:
         if not uploads:
             report_html = render.add_report_html((), ("请先选择 .txt 或 .md 文件",), 0, 0)
         else:
-            paths = _keep_uploads(uploads, uploads_dir)
             try:
-                rep = service.add_files(paths, lambda frac, msg: progress(frac, desc=msg), namespace=UPLOADS)
-            except Exception as exc:  # noqa: BLE001 - any failure is shown with its reason; the index is unchanged
+                rep = service.add_uploads(uploads, lambda frac, msg: progress(frac, desc=msg))
+            except Exception as exc:  # noqa: BLE001 - any failure is shown with its reason; the store is unchanged
                 rep = AddReport(errors=(f"添加失败：{type(exc).__name__}: {exc}",))
-            _drop_refused(paths, [p for p in paths if f"{UPLOADS}/{p.name}" in rep.files_ok])
-            errors = [_short_paths(e, paths) for e in rep.errors]
-            report_html = render.add_report_html(rep.files_ok, errors, rep.documents_added, rep.chunks_added,
+            report_html = render.add_report_html(rep.files_ok, rep.errors, rep.documents_added, rep.chunks_added,
                                                  rep.replaced)
         return (report_html, None, *refresh())
 
     def refresh() -> tuple[Any, ...]:
         """Status and filter choices as they are now (another session may have added files)."""
-        t, i, y = _filter_choices(service)
+        t, i, y = _choices(service)
         return status_markdown(service), gr.update(choices=t), gr.update(choices=i), gr.update(choices=y)
 
     def clear() -> tuple[list[Any], str, list[Turn]]:

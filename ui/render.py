@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
+from rag.answer.validity import lapsed
 from rag.records import Answer, Chunk, Citation
 
 _REF = re.compile(r"\[(\d{1,2})\]")
@@ -70,14 +71,14 @@ def answer_text_html(text: str, unsupported: Sequence[str]) -> str:
 
 def validity_badges(chunk: Chunk, today: date) -> list[str]:
     """Badges for a cited notice that is not (or no longer) in force on ``today``."""
-    day = today.isoformat()
+    expired, future, closed = lapsed(chunk, today)
     badges = []
-    if chunk.valid_until and chunk.valid_until < day:
-        badges.append(f'<span class="prag-badge prag-expired">已失效（有效期至{_esc(chunk.valid_until)}）</span>')
-    if chunk.valid_from and chunk.valid_from > day:
-        badges.append(f'<span class="prag-badge prag-future">尚未施行（{_esc(chunk.valid_from)}起施行）</span>')
-    if chunk.deadline and chunk.deadline < day:
-        badges.append(f'<span class="prag-badge prag-closed">已截止（{_esc(chunk.deadline)}）</span>')
+    if expired:
+        badges.append(f'<span class="prag-badge prag-expired">已失效（有效期至{_esc(chunk.valid_until or "")}）</span>')
+    if future:
+        badges.append(f'<span class="prag-badge prag-future">尚未施行（{_esc(chunk.valid_from or "")}起施行）</span>')
+    if closed:
+        badges.append(f'<span class="prag-badge prag-closed">已截止（{_esc(chunk.deadline or "")}）</span>')
     return badges
 
 

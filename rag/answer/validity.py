@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from rag.records import Citation
+from rag.records import Chunk, Citation
 
 
 def cn_date(iso: str) -> str:
@@ -26,6 +26,12 @@ def _parse(iso: str | None) -> date | None:
         return date.fromisoformat(iso) if iso else None
     except ValueError:
         return None
+
+
+def lapsed(chunk: Chunk, as_of: date) -> tuple[bool, bool, bool]:
+    """(expired, not yet in force, deadline passed) for a clause's document on ``as_of``; unparseable dates count as unknown."""
+    start, end, deadline = _parse(chunk.valid_from), _parse(chunk.valid_until), _parse(chunk.deadline)
+    return bool(end and end < as_of), bool(start and start > as_of), bool(deadline and deadline < as_of)
 
 
 def validity_lines(citations: Sequence[Citation], as_of: date) -> tuple[str, ...]:

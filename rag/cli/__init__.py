@@ -28,6 +28,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-rag", description="Chinese policy-notice QA with clause citations.")
     parser.add_argument("--config", help="TOML config file (default: ./policy-rag.toml if present)")
     parser.add_argument("--index-name", help="index folder name under index/ (default: default)")
+    parser.add_argument("--store", choices=("faiss", "milvus"), help="store backend (default: [store] backend, faiss)")
     parser.add_argument("--embedder", help="e5-small (default) or st:<sentence-transformers model name or path>")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = sorted(set(_GROUPS.values())) if only is None else [_GROUPS[only]]
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(args.config)
         if args.index_name:
             cfg = cfg.replace("index", name=args.index_name)
+        if args.store:
+            cfg = cfg.replace("store", backend=args.store)
         if args.embedder:
             cfg = cfg.replace("embed", backend=args.embedder)
         return int(args.func(args, cfg) or 0)

@@ -18,8 +18,8 @@ from rag.config import Config
 from rag.records import Answer
 
 if TYPE_CHECKING:  # imported lazily at run time: `policy-rag ask --help` should not load faiss
-    from rag.retrieve import Filters
     from rag.service import Service
+    from rag.store import Filters
 
 EXIT_WORDS = {"exit", "quit", "退出", "再见"}
 
@@ -50,11 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chat.set_defaults(func=run_chat)
 
 
-def _filters(args: argparse.Namespace) -> Filters | None:
-    from rag.retrieve import Filters
-
-    filters = Filters(doc_ids=tuple(args.doc), issuer=args.issuer, year=args.year)
-    return filters or None
+def _filters(service: Service, args: argparse.Namespace) -> Filters | None:
+    return service.filters(doc_ids=tuple(args.doc), issuer=args.issuer, year=str(args.year or ""))
 
 
 def _open(args: argparse.Namespace, cfg: Config) -> Service:
@@ -105,7 +102,7 @@ def run_ask(args: argparse.Namespace, cfg: Config, out: TextIO = sys.stdout) -> 
     service = _open_or_say_why(args, cfg)
     if service is None:
         return 1
-    answer = service.ask(args.question, filters=_filters(args), as_of=args.as_of)
+    answer = service.ask(args.question, filters=_filters(service, args), as_of=args.as_of)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2), file=out)
     else:
@@ -118,7 +115,7 @@ def run_chat(args: argparse.Namespace, cfg: Config, stdin: TextIO = sys.stdin, o
     service = _open_or_say_why(args, cfg)
     if service is None:
         return 1
-    filters = _filters(args)
+    filters = _filters(service, args)
     history: list[tuple[str, str]] = []
     print(f"政策问答（{service.backend}）。输入问题，exit 或 Ctrl-D 退出。", file=out)
     while True:

@@ -7,7 +7,6 @@ unusable input (bad Q&A file, no index, ``--backend llm`` without an LLM configu
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shlex
 import sys
@@ -17,7 +16,6 @@ from typing import Any
 
 from rag.config import Config, LLMConfig
 from rag.evaluation.qaset import QAItem, QASetError, load_qa, validate
-from rag.progress import track
 
 SYSTEMS = ("pipeline", "bm25", "dense", "langchain")
 
@@ -95,36 +93,29 @@ def handler(args: argparse.Namespace, cfg: Config) -> int:
 def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str, systems: list[str],
          judge_llm: LLMConfig, backend: str) -> int:
     """Open the service, build the systems, run, write reports, apply the gate; the exit status."""
-    from rag.evaluation.baselines import LangChainBaseline, read_corpus_files, retriever_baselines
+    from rag.evaluation.assemble import build_systems, fit_answerability
     from rag.evaluation.report import check, html_report, make_baseline, markdown_summary
-    from rag.evaluation.runner import Judge, PipelineSystem, RetrieverSystem, run_eval
+    from rag.evaluation.runner import Judge, run_eval
     from rag.service import Service
+    from rag.store import StoreError, StoreMismatchError, StoreNotFoundError
 
     started = time.perf_counter()
     try:
         service = Service.open(cfg, progress=True)
-    except (FileNotFoundError, ValueError) as exc:
-        return _fail(f"cannot open index {cfg.index.path}: {exc} "
-                     f"(build it with `policy-rag index build {cfg.corpus}`)")
+    except (StoreNotFoundError, StoreMismatchError, StoreError) as exc:
+        return _fail(f"cannot open the {cfg.store.backend} store: {exc}")
     if args.fit_answerability:
-        return _fit(service, items, args.qa, args.fit_answerability)
-    meta: dict[str, Any] = {"qa": args.qa, "split": args.split or "all", "backend": service.backend, "k": args.k,
-                            "index": str(cfg.index.path), "embedder": service.embedder.id, "answer_k": cfg.retrieve.k,
-                            "calibration": calibration(cfg, service.answerer.model)}
-    runners: list[Any] = [RetrieverSystem("pipeline", service.retriever, args.k) if args.retrieval_only
-                          else PipelineSystem(service, k=args.k)]
-    runners += retriever_baselines(service.index, service.embedder, cfg.retrieve, args.k, names=systems)
-    if "langchain" in systems and not args.retrieval_only:
-        from rag.embed import LangChainEmbeddings
-
-        t0 = time.perf_counter()
-        files = read_corpus_files(corpus, cfg.ingest.extensions)
-        print(f"building the LangChain baseline over {len(files)} file(s) (vectors cached after the first run)…",
-              file=sys.stderr)
-        lc = LangChainBaseline.build(files, LangChainEmbeddings(service.embedder), k=args.k,
-                                     sentences=cfg.answer.extract_sentences)
-        meta |= {"langchain_build_s": round(time.perf_counter() - t0, 2), "langchain_chunks": lc.n_chunks}
-        runners.append(lc)
+        model = fit_answerability(service, items, args.qa)
+        if model is None:
+            return _fail("--fit-answerability needs answerable and unanswerable items in the dev split")
+        _write(args.fit_answerability, model.to_json())
+        print(json.dumps({"answer_above": model.answer_above, "not_found_coverage": model.not_found_coverage,
+                          "llm_floor": model.llm_floor,
+                          **model.fitted_on["dev"], "coef": dict(zip(model.features, model.coef))},
+                         ensure_ascii=False, indent=1))
+        return 0
+    runners, meta = build_systems(service, corpus, systems, args.k, args.retrieval_only)
+    meta |= {"qa": args.qa, "split": args.split or "all"}
     judge = None
     if args.judge:
         from rag.answer.llm import make_chat_model
@@ -160,31 +151,6 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
         return 0
     print(gate.describe())
     return 0 if gate.passed else 1
-
-
-def calibration(cfg: Config, model: Any) -> dict[str, Any]:
-    """What the answer metrics depend on besides the code: the hand-set constants and the fitted model."""
-    return {"answer": dataclasses.asdict(cfg.answer) | {"answerability": None}, "answerability_model": model.digest,
-            "retrieve": dataclasses.asdict(cfg.retrieve)}
-
-
-def _fit(service: Any, items: list[QAItem], qa: str, out: str) -> int:
-    """Fit the answerability model on these (dev) items; write it; print its dev figures."""
-    from rag.answer.answerability import NOT_FOUND, fit
-
-    if not any(it.type == "unanswerable" for it in items) or all(it.type == "unanswerable" for it in items):
-        return _fail("--fit-answerability needs answerable and unanswerable items in the dev split")
-    rows = [service.answerer.evidence(it.question, it.history).assessment.features
-            for it in track(items, len(items), "features", unit="question")]
-    model = fit(rows, [it.type != "unanswerable" for it in items], [it.outcome == NOT_FOUND for it in items],
-                fitted_on={"qa": qa, "split": "dev", "items": len(items), "embedder": service.embedder.id,
-                           "fitted_at": time.strftime("%Y-%m-%d")})
-    _write(out, model.to_json())
-    print(json.dumps({"answer_above": model.answer_above, "not_found_coverage": model.not_found_coverage,
-                      "llm_floor": model.llm_floor,
-                      **model.fitted_on["dev"], "coef": dict(zip(model.features, model.coef))},
-                     ensure_ascii=False, indent=1))
-    return 0
 
 
 def _write(path: str, text: str) -> None:

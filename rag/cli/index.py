@@ -11,7 +11,6 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 
 from rag.config import Config
@@ -53,34 +52,26 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _ingest(paths: Sequence[str], cfg: Config):
-    from rag.ingest import ingest
+def _open(cfg: Config, create: bool = False):
+    from rag.service import Service
 
-    result = ingest(list(paths), cfg, progress=True)
+    return Service.open(cfg, progress=True, create=create)
+
+
+def _errors(result) -> None:
     for err in result.errors:
         print(f"policy-rag: skipped: {err}", file=sys.stderr)
-    return result
-
-
-def _progress(embedder, chunks) -> None:
-    from rag.sentences import quotable_units
-
-    units = [u.strip() for c in chunks for _, u in quotable_units(c.text)]
-    texts = [c.embed_text() for c in chunks] + units
-    todo = embedder.missing(texts) if hasattr(embedder, "missing") else len(texts)
-    print(f"embedding {todo} of {len(texts)} texts ({len(chunks)} chunks + {len(units)} sentence units) "
-          f"with {embedder.id} (the rest are cached) …", flush=True)
 
 
 def _run(action, cfg: Config) -> int:
     """Run an index action, turning the expected failures into one line and exit status 1."""
     from rag.embed import EmbedderError
-    from rag.index import IndexMismatchError, IndexNotFoundError, IndexUpdateError
     from rag.retrieve import QueryError
+    from rag.store import StoreError, StoreMismatchError, StoreNotFoundError
 
     try:
         return action()
-    except (IndexNotFoundError, IndexMismatchError, IndexUpdateError, QueryError, EmbedderError) as exc:
+    except (StoreNotFoundError, StoreMismatchError, StoreError, QueryError, EmbedderError) as exc:
         return _fail(str(exc))
     except FileNotFoundError as exc:
         return _fail(f"not found: {exc.filename or exc}")
@@ -88,23 +79,22 @@ def _run(action, cfg: Config) -> int:
 
 def build(args: argparse.Namespace, cfg: Config) -> int:
     def action() -> int:
-        from rag.embed import make_embedder
-        from rag.index import build_index
-
         started = time.perf_counter()
-        result = _ingest(args.paths or [cfg.corpus], cfg)
+        service = _open(cfg, create=True)
+        print(f"building the {cfg.store.backend} store with {service.embedder.id} "
+              "(texts already in the vector cache are not embedded again) …", flush=True)
+        built = service.build(args.paths or [cfg.corpus], progress=True)
+        _errors(built.ingest)
         if args.report:
             from rag.cli.ingest import report_text
 
             Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.report).write_text(report_text(result), encoding="utf-8")
-        if not result.chunks:
+            Path(args.report).write_text(report_text(built.ingest), encoding="utf-8")
+        if not built.chunks:
             return _fail("nothing to index: no readable notices in " + " ".join(args.paths or [cfg.corpus]))
-        embedder = make_embedder(cfg.embed, progress=True)
-        _progress(embedder, result.chunks)
-        index = build_index(cfg.index, embedder, result.documents, result.chunks)
-        print(f"index {cfg.index.path}: {len(index.documents)} documents, {len(index.chunks)} chunks, "
-              f"{index.manifest['index_type']}, {embedder.id}, {time.perf_counter() - started:.1f} s")
+        st = service.status()
+        print(f"index {st['index']}: {built.documents} documents, {built.chunks} chunks, "
+              f"{st['detail'].get('index_type')}, {service.embedder.id}, {time.perf_counter() - started:.1f} s")
         return 0
 
     return _run(action, cfg)
@@ -112,31 +102,17 @@ def build(args: argparse.Namespace, cfg: Config) -> int:
 
 def add(args: argparse.Namespace, cfg: Config) -> int:
     def action() -> int:
-        from rag.embed import make_embedder
-        from rag.index import IndexNotFoundError, load_index, replaced_by, same_text, update_documents
-
-        result = _ingest(args.paths, cfg)
-        embedder = make_embedder(cfg.embed, progress=True)
-        documents, chunks = result.documents, result.chunks
-        try:
-            current = load_index(cfg.index, embedder)
-        except IndexNotFoundError:
-            current = None
-        if current is not None:
-            twins = same_text(current, documents, chunks)
-            for d in documents:
-                if d.doc_id in twins:
-                    print(f"policy-rag: skipped: {d.source_file}: 《{d.title}》 has the same text as {twins[d.doc_id]}, "
-                          "already indexed", file=sys.stderr)
-            documents = [d for d in documents if d.doc_id not in twins]
-            chunks = [c for c in chunks if c.doc_id not in twins]
-            for d in replaced_by(current, documents):
-                print(f"replacing {d.source_file} 《{d.title}》")
-        if not chunks:
+        service = _open(cfg, create=True)
+        report = service.add_files(args.paths, cli_progress=True)
+        for err in report.errors:
+            print(f"policy-rag: skipped: {err}", file=sys.stderr)
+        for r in report.replaced:
+            print(f"replaced {r}")
+        if not report.chunks_added:
             return _fail("nothing to add: no new readable notices in " + " ".join(args.paths))
-        index, embedded = update_documents(cfg.index, embedder, documents, chunks)
-        print(f"added {len(documents)} documents ({len(chunks)} chunks, {embedded} new or changed texts embedded); "
-              f"index now {len(index.documents)} documents, {len(index.chunks)} chunks")
+        st = service.status()
+        print(f"added {report.documents_added} documents ({report.chunks_added} chunks, {report.embedded} new or "
+              f"changed texts embedded); index now {st['documents']} documents, {st['chunks']} chunks")
         return 0
 
     return _run(action, cfg)
@@ -144,14 +120,10 @@ def add(args: argparse.Namespace, cfg: Config) -> int:
 
 def remove(args: argparse.Namespace, cfg: Config) -> int:
     def action() -> int:
-        from rag.embed import make_embedder
-        from rag.index import load_index, remove_documents
-
-        embedder = make_embedder(cfg.embed, progress=True)
-        before = len(load_index(cfg.index, embedder).documents)
-        index = remove_documents(cfg.index, embedder, args.keys)
-        print(f"removed {before - len(index.documents)} documents; "
-              f"index now {len(index.documents)} documents, {len(index.chunks)} chunks")
+        service = _open(cfg)
+        gone = service.remove(args.keys)
+        st = service.status()
+        print(f"removed {len(gone)} documents; index now {st['documents']} documents, {st['chunks']} chunks")
         return 0
 
     return _run(action, cfg)
@@ -171,33 +143,31 @@ def seed_vectors(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def status(args: argparse.Namespace, cfg: Config) -> int:
-    from rag.index import index_status
+    def action() -> int:
+        st = _open(cfg, create=True).store.status()
+        if args.json:
+            print(json.dumps(st, ensure_ascii=False, indent=1))
+        elif not st["exists"]:
+            print(st["message"])
+        else:
+            counts = st["counts"]
+            size = f", {st['bytes'] / 1e6:.1f} MB" if "bytes" in st else ""
+            print(f"index {st['path']} ({st['backend']}): {counts['documents']} documents, {counts['chunks']} chunks, "
+                  f"{st['index_type']}, embedder {st['embedder']['id']} (dim {st['embedder']['dim']}), "
+                  f"chunker {st['chunker_version']}, built {st['built_at']}{size}")
+            for source, n in sorted(Counter(st["documents"].values()).items()):
+                print(f"  {source}: {n} documents")
+        return 0 if st["exists"] else 1
 
-    st = index_status(cfg.index)
-    if args.json:
-        print(json.dumps(st, ensure_ascii=False, indent=1))
-    elif not st["exists"]:
-        print(st["message"])
-    else:
-        counts = st["counts"]
-        print(f"index {st['path']}: {counts['documents']} documents, {counts['chunks']} chunks, {st['index_type']}, "
-              f"embedder {st['embedder']['id']} (dim {st['embedder']['dim']}), chunker {st['chunker_version']}, "
-              f"built {st['built_at']}, {st['bytes'] / 1e6:.1f} MB")
-        for source, n in sorted(Counter(st["documents"].values()).items()):
-            print(f"  {source}: {n} documents")
-    return 0 if st["exists"] else 1
+    return _run(action, cfg)
 
 
 def search(args: argparse.Namespace, cfg: Config) -> int:
     def action() -> int:
-        from rag.embed import make_embedder
-        from rag.index import load_index
-        from rag.retrieve import Filters, HybridRetriever
-
-        embedder = make_embedder(cfg.embed, progress=True)
-        retriever = HybridRetriever(load_index(cfg.index, embedder), embedder, cfg.retrieve, mode=args.mode)
-        filters = Filters(doc_ids=tuple(args.doc), issuer=args.issuer, year=args.year, source_file=args.file)
-        result = retriever.retrieve(args.query, args.k, filters)
+        service = _open(cfg)
+        filters = service.filters(doc_ids=tuple(args.doc), issuer=args.issuer, year=str(args.year or ""),
+                                  source_file=args.file)
+        result = service.search(args.query, args.k, filters, mode=args.mode)
         for note in result.notes:
             print(f"note: {note}", file=sys.stderr)
         if args.json:

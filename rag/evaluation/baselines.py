@@ -12,37 +12,33 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.documents import Document as LCDocument
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag.sentences import split_sentences
-from rag.config import RetrieveConfig
-from rag.embed import Embedder
 from rag.evaluation.runner import CitedClause, Retrieved, RetrieverSystem, SystemRun
-from rag.index import Index
-from rag.retrieve import BM25Retriever, DenseRetriever
+from rag.sentences import bigrams, split_sentences
+from rag.textnorm import fold
 
-def bigrams(text: str) -> set[str]:
-    """Character bigrams of the text without whitespace: a cheap lexical overlap measure."""
-    s = re.sub(r"\s+", "", text)
-    return {s[i : i + 2] for i in range(len(s) - 1)}
+if TYPE_CHECKING:
+    from rag.service import Service
+
 
 
 def best_sentences(question: str, text: str, n: int = 3) -> str:
     """The ``n`` sentences of ``text`` sharing most character bigrams with the question, in text order."""
     flat = re.sub(r"\s*\n\s*", "", text)
     sentences = [s.strip() for s in split_sentences(flat) if s.strip()]
-    q = bigrams(question)
-    ranked = sorted(range(len(sentences)), key=lambda i: (-len(q & bigrams(sentences[i])), i))
+    q = bigrams(fold(question))
+    ranked = sorted(range(len(sentences)), key=lambda i: (-len(q & bigrams(fold(sentences[i]))), i))
     return "".join(sentences[i] for i in sorted(ranked[:n]))
 
 
@@ -97,13 +93,10 @@ class LangChainBaseline:
                          refused=not answer)
 
 
-def retriever_baselines(
-    index: Index, embedder: Embedder, cfg: RetrieveConfig, k: int = 10, names: Sequence[str] = ("bm25", "dense"),
-) -> list[RetrieverSystem]:
-    """BM25-only and/or dense-only over the pipeline's own index, without any reranker."""
-    plain = dataclasses.replace(cfg, reranker="")
-    kinds = {"bm25": BM25Retriever, "dense": DenseRetriever}
-    return [RetrieverSystem(name, kinds[name](index, embedder, plain), k) for name in kinds if name in names]
+def retriever_baselines(service: Service, k: int = 10, names: Sequence[str] = ("bm25", "dense")) -> list[RetrieverSystem]:
+    """BM25-only and/or dense-only over the pipeline's own store, without any reranker."""
+    return [RetrieverSystem(name, service.retriever_for(name, reranker=False), k)  # type: ignore[arg-type]
+            for name in ("bm25", "dense") if name in names]
 
 
 def read_corpus_files(corpus: str | Path, extensions: Sequence[str] = (".txt", ".md")) -> list[tuple[str, str]]:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 from rag.sentences import split_sentences
 from rag.evaluation import metrics as M
@@ -117,14 +116,14 @@ class Searcher(Protocol):
 class Asker(Protocol):
     """The part of :class:`rag.service.Service` the pipeline system uses."""
 
-    retriever: Searcher
-
     def ask(self, question: str, history: History = ()) -> Answer: ...
+
+    def search(self, query: str, k: int | None = None) -> Any: ...  # a rag.retrieve.Retrieval
 
 
 @dataclass
 class PipelineSystem:
-    """The product: ``service.ask`` for the answer, the service's retriever on the question it answered
+    """The product: ``service.ask`` for the answer, ``service.search`` on the question it answered
     (the standalone form of a follow-up) for the ranked list."""
 
     service: Asker
@@ -136,7 +135,7 @@ class PipelineSystem:
         t0 = time.perf_counter()
         answer = self.service.ask(question, history=history)
         t1 = time.perf_counter()
-        hits = self.service.retriever.search(answer.standalone_question or question, k=self.k)
+        hits = self.service.search(answer.standalone_question or question, k=self.k).hits
         t2 = time.perf_counter()
         return SystemRun(
             retrieved=tuple(Retrieved.from_hit(h, i) for i, h in enumerate(hits[: self.k], start=1)),

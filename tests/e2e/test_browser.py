@@ -62,14 +62,14 @@ def chromium() -> Path:
 @pytest.fixture(scope="module")
 def served(chromium, corpus_cfg, corpus_index, corpus_embedder, tmp_path_factory) -> Iterator[dict[str, Any]]:
     """The real app over its own copy of the corpus index, serving on 127.0.0.1:<free port>."""
-    from rag.index import load_index
+    from rag.store.faiss_store import FaissStore
     from rag.service import Service
     from ui.app import build_app, launch
 
     root = tmp_path_factory.mktemp("browser-index")
     shutil.copytree(corpus_cfg.index.path, root / corpus_cfg.index.name)
     cfg = corpus_cfg.replace("index", root=str(root))
-    service = Service(cfg, load_index(cfg.index, corpus_embedder), corpus_embedder)
+    service = Service(cfg, FaissStore.open(cfg.index, corpus_embedder), corpus_embedder)
     app = build_app(service, cfg)
     port = _free_port()
     launch(app, "127.0.0.1", port, block=False)
@@ -131,7 +131,7 @@ def test_page_is_chinese_and_offline(page, served) -> None:
     assert "政策文件问答" in page.locator("body").inner_text()
     status = page.locator("#prag-status").inner_text()
     assert "摘录原文" in status or "大模型" in status
-    assert f"{len(served['service'].index.documents)} 份文件" in status
+    assert f"{len(served['service'].documents())} 份文件" in status
     upload_box = page.locator("#prag-upload").inner_text()
     assert "点击选择文件" in upload_box and "Drop File" not in upload_box and "Click to Upload" not in upload_box
     page.screenshot(path=str(SHOTS / "01-start.png"))
@@ -177,12 +177,12 @@ def test_feedback_is_appended(page, served) -> None:
 
 
 def test_uploaded_notice_is_answerable(page, served, tmp_path) -> None:
-    before = len(served["service"].index.chunks)
+    before = served["service"].store.count()
     path = tmp_path / "qinghe-notice.txt"
     path.write_text(NOTICE, encoding="utf-8")
     report = upload(page, path)
     assert "已添加" in report, report
-    assert len(served["service"].index.chunks) > before
+    assert served["service"].store.count() > before
     feedback = served["cfg"].index.feedback_path
     assert feedback.exists() and feedback.read_text(encoding="utf-8").strip(), "feedback lost by the index rewrite"
     page.locator("#prag-add-result").scroll_into_view_if_needed()
@@ -197,13 +197,13 @@ def test_uploaded_notice_is_answerable(page, served, tmp_path) -> None:
 
 def test_bad_file_shows_error_and_keeps_index(page, served, tmp_path) -> None:
     service = served["service"]
-    before = (len(service.index.documents), len(service.index.chunks))
+    before = (len(service.documents()), service.store.count())
     path = tmp_path / "broken.txt"
     path.write_bytes(b"\x00\x01\x02\xff\xfe" * 200)
     report = upload(page, path)
     assert "broken.txt" in report and "已添加" not in report, report
     assert page.locator("#prag-add-result .prag-add-error").count() >= 1
-    assert (len(service.index.documents), len(service.index.chunks)) == before
+    assert (len(service.documents()), service.store.count()) == before
     page.locator("#prag-add-result").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "06-bad-file.png"))
 
