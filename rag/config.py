@@ -80,10 +80,16 @@ class StoreConfig:
     token: str = ""  # "user:password" or an API key, for a server
     collection: str = "policy_rag"  # an alias; each build writes <collection>_<timestamp> and switches the alias
     insert_batch: int = 512  # rows per insert call
+    dense_index: str = "FLAT"  # "FLAT" (exact, fine to ~100k clauses) or "HNSW" (bench/milvus_scale.py for recall)
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 200
+    hnsw_ef: int = 256  # search breadth; higher = better recall, slower
 
     def __post_init__(self) -> None:
         if self.backend not in ("faiss", "milvus"):
             raise ConfigError(f"[store] backend {self.backend!r}: use \"faiss\" or \"milvus\"")
+        if self.dense_index not in ("FLAT", "HNSW"):
+            raise ConfigError(f"[store] dense_index {self.dense_index!r}: use \"FLAT\" or \"HNSW\"")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", self.collection):
             raise ConfigError(f"[store] collection {self.collection!r}: letters, digits and _ only, not starting with a digit")
 

@@ -45,6 +45,9 @@ def register(subparsers: Any) -> None:
                         "(default rag/answer/answerability.json), then stop")
     p.add_argument("--corpus", help="corpus folder for the Q&A evidence check and the LangChain baseline "
                                     "(default: the configured corpus)")
+    p.add_argument("--store", metavar="BACKEND[,BACKEND]", dest="stores",
+                   help="store backend(s) the pipeline runs on (faiss, milvus); a second one is scored beside the "
+                        "first in the same run as pipeline@<backend>, for parity checks")
     p.set_defaults(func=handler)
 
 
@@ -77,6 +80,12 @@ def handler(args: argparse.Namespace, cfg: Config) -> int:
     if args.k < 1:
         return _fail("-k must be at least 1")
 
+    stores = [b.strip() for b in (args.stores or cfg.store.backend).split(",") if b.strip()]
+    if not stores or set(stores) - {"faiss", "milvus"}:
+        return _fail(f"--store {args.stores!r}: use faiss, milvus or faiss,milvus")
+    cfg = cfg.replace("store", backend=stores[0])
+    args.other_stores = stores[1:]
+
     backend = "llm" if args.backend == "auto" and cfg.llm.enabled else args.backend
     if backend == "llm" and not cfg.llm.enabled:
         return _fail("--backend llm needs an LLM: set [llm] base_url and model, or OPENAI_BASE_URL/OPENAI_MODEL")
@@ -93,7 +102,7 @@ def handler(args: argparse.Namespace, cfg: Config) -> int:
 def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str, systems: list[str],
          judge_llm: LLMConfig, backend: str) -> int:
     """Open the service, build the systems, run, write reports, apply the gate; the exit status."""
-    from rag.evaluation.assemble import build_systems, fit_answerability
+    from rag.evaluation.assemble import build_systems, fit_answerability, pipeline_on
     from rag.evaluation.report import check, html_report, make_baseline, markdown_summary
     from rag.evaluation.runner import Judge, run_eval
     from rag.service import Service
@@ -115,6 +124,12 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
                          ensure_ascii=False, indent=1))
         return 0
     runners, meta = build_systems(service, corpus, systems, args.k, args.retrieval_only)
+    for other in args.other_stores:
+        try:
+            runners.insert(1, pipeline_on(Service.open(cfg.replace("store", backend=other), progress=True), args.k,
+                                          args.retrieval_only, name=f"pipeline@{other}"))
+        except (StoreNotFoundError, StoreMismatchError, StoreError) as exc:
+            return _fail(f"cannot open the {other} store: {exc}")
     meta |= {"qa": args.qa, "split": args.split or "all"}
     judge = None
     if args.judge:

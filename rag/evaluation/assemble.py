@@ -36,8 +36,7 @@ def build_systems(service: Service, corpus: str, systems: Sequence[str], k: int,
     meta: dict[str, Any] = {"backend": service.backend, "k": k, "store": status["store"], "index": status["index"],
                             "embedder": service.embedder.id, "answer_k": cfg.retrieve.k,
                             "calibration": calibration(cfg, service.answerability)}
-    runners: list[Any] = [RetrieverSystem("pipeline", service.retriever_for("hybrid"), k) if retrieval_only
-                          else PipelineSystem(service, k=k)]
+    runners: list[Any] = [pipeline_on(service, k, retrieval_only)]
     runners += retriever_baselines(service, k, names=systems)
     if "langchain" in systems and not retrieval_only:
         t0 = time.perf_counter()
@@ -49,6 +48,13 @@ def build_systems(service: Service, corpus: str, systems: Sequence[str], k: int,
         meta |= {"langchain_build_s": round(time.perf_counter() - t0, 2), "langchain_chunks": lc.n_chunks}
         runners.append(lc)
     return runners, meta
+
+
+def pipeline_on(service: Service, k: int, retrieval_only: bool, name: str = "pipeline") -> System:
+    """The product as evaluated: answers (or, fast, its ranking alone) from this service's store."""
+    if retrieval_only:
+        return RetrieverSystem(name, service.retriever_for("hybrid"), k)
+    return PipelineSystem(service, k=k, name=name)
 
 
 def fit_answerability(service: Service, items: Sequence[QAItem], qa: str) -> AnswerabilityModel | None:

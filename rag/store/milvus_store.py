@@ -19,6 +19,7 @@ versions of a replaced document, never neither.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -71,6 +72,8 @@ class MilvusStore:
         """Connect; without ``create`` a missing collection raises with the command that builds it."""
         from pymilvus import MilvusClient
 
+        # pymilvus logs every expected miss (and Lite's client-side timestamps) as warnings with tracebacks
+        logging.getLogger("pymilvus").setLevel(logging.ERROR)
         uri = resolve_uri(cfg.uri)
         if "://" not in uri and not uri.startswith("unix:"):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +83,7 @@ class MilvusStore:
             raise StoreError(f"cannot open Milvus at {uri}: {exc}") from exc
         store = cls(cfg, embedder, client, uri)
         if client.has_collection(store.alias):
+            client.load_collection(store.alias)  # a reopened collection is "released" until loaded
             store._check(store._manifest())
         elif not create:
             raise StoreNotFoundError(f"no Milvus collection {store.alias!r} at {uri}; build it with: "
@@ -174,10 +178,15 @@ class MilvusStore:
         if where is None or not self._exists():
             return Ranked()
         res = self.client.search(self.alias, data=[data], anns_field=field, limit=k, filter=where,
-                                 output_fields=["id"], search_params={"metric_type": metric})
+                                 output_fields=["id"], search_params=self._params(metric, k))
         hits = res[0] if res else []
         return Ranked(tuple(h["id"] for h in hits), tuple(abs(float(h["distance"])) if metric == "BM25"
                                                           else float(h["distance"]) for h in hits))
+
+    def _params(self, metric: str, k: int) -> dict[str, Any]:
+        if metric == "IP" and self.cfg.dense_index == "HNSW":
+            return {"metric_type": metric, "params": {"ef": max(self.cfg.hnsw_ef, k)}}
+        return {"metric_type": metric}
 
     def dense(self, qvec: np.ndarray, k: int, filters: Filters | None = None) -> Ranked:
         return self._search(np.asarray(qvec, np.float32).tolist(), "vector", "IP", k, filters)
@@ -193,7 +202,7 @@ class MilvusStore:
             return Ranked()
         requests = [
             AnnSearchRequest(data=[np.asarray(qvec, np.float32).tolist()], anns_field="vector",
-                             param={"metric_type": "IP"}, limit=k, expr=where),
+                             param=self._params("IP", k), limit=k, expr=where),
             AnnSearchRequest(data=[fold(query)], anns_field="sparse", param={"metric_type": "BM25"}, limit=k, expr=where),
         ]
         res = self.client.hybrid_search(self.alias, requests, ranker=RRFRanker(60), limit=k, output_fields=["id"])
@@ -240,7 +249,11 @@ class MilvusStore:
         s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
                                 output_field_names=["sparse"]))
         ip = self.client.prepare_index_params()
-        ip.add_index("vector", index_type="FLAT", metric_type="IP")
+        if self.cfg.dense_index == "HNSW":
+            ip.add_index("vector", index_type="HNSW", metric_type="IP",
+                         params={"M": self.cfg.hnsw_m, "efConstruction": self.cfg.hnsw_ef_construction})
+        else:
+            ip.add_index("vector", index_type="FLAT", metric_type="IP")
         ip.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
         return s, ip
 
