@@ -40,6 +40,7 @@ class FormatsConfig:
     ocr: bool = True  # OCR pages with images and no text layer (needs tesseract; off: such a file is refused)
     ocr_lang: str = "chi_sim"  # tesseract language(s), e.g. "chi_sim+eng"
     ocr_dpi: int = 300  # resolution pages are rendered at for OCR
+    ocr_psm: int = 6  # tesseract page segmentation: 6 = one block of text (3, automatic, skipped whole lines of a notice)
     ocr_timeout: float = 120.0  # seconds per page before tesseract is given up on
     html_main_share: float = 0.6  # a web page's main text: descend into the child holding this share of its Chinese text
     doc_tool: str = "antiword"  # converter for legacy Word .doc files (Debian package antiword)

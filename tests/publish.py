@@ -58,9 +58,10 @@ def write_pdf(lines: Sequence[str], path: Path, header: str = HEADER,
 
 
 def write_docx(lines: Sequence[str], path: Path, header: str = HEADER,
-               table: tuple[int, Sequence[Sequence[str]], tuple[int, int, int, int] | None] | None = None) -> Path:
-    """A .docx, one paragraph per line, a header and a page-number footer; ``table`` = (after line i, rows,
-    merged (row0, col0, row1, col1) or None)."""
+               table: tuple[int, Sequence[Sequence[str]]] | None = None,
+               merges: Sequence[tuple[int, int, int, int]] = ()) -> Path:
+    """A .docx, one paragraph per line, a header and a footer; ``table`` = (after line i, rows), its cells
+    ``merges`` = (row0, col0, row1, col1) merged as Word does, keeping the first cell's text."""
     import docx
 
     document = docx.Document()
@@ -75,8 +76,7 @@ def write_docx(lines: Sequence[str], path: Path, header: str = HEADER,
             for r, row in enumerate(rows):
                 for c, value in enumerate(row):
                     t.cell(r, c).text = value
-            if table[2]:
-                r0, c0, r1, c1 = table[2]
+            for r0, c0, r1, c1 in merges:
                 keep = t.cell(r0, c0).text
                 t.cell(r0, c0).merge(t.cell(r1, c1)).text = keep
     document.save(str(path))
@@ -135,9 +135,9 @@ def write_web_page(title: str, doc_number: str, date: str, paragraphs: Sequence[
 <div id="zoom">
 {body}{table}
 <p>附件：<a href="/att/P020240115.docx">附件1.申报表.docx</a></p>
+<p>【<a href="#">打印本页</a>】【<a href="#">关闭窗口</a>】</p>
 </div>
 <div class="share">分享到：<a href="#">微信</a> <a href="#">微博</a></div>
-<div class="tools">【<a href="#">打印本页</a>】【<a href="#">关闭窗口</a>】</div>
 </div>
 <div class="links"><a href="/a">国务院</a> <a href="/b">浙江省发展和改革委员会</a> <a href="/c">浙江省经济和信息化厅</a></div>
 <div class="footer">主办：浙江省人民政府办公厅 承办：浙江省大数据发展管理局 浙ICP备05003211号</div>

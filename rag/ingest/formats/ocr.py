@@ -44,10 +44,10 @@ def ocr_missing(lang: str) -> str:
     return ""
 
 
-def ocr_lines(png: bytes, lang: str, timeout: float) -> list[OcrLine]:
+def ocr_lines(png: bytes, lang: str, psm: int, timeout: float) -> list[OcrLine]:
     """The lines tesseract reads in a page image, top to bottom."""
     try:
-        done = subprocess.run(["tesseract", "stdin", "stdout", "-l", lang, "--psm", "3", "tsv"],
+        done = subprocess.run(["tesseract", "stdin", "stdout", "-l", lang, "--psm", str(psm), "tsv"],
                               input=png, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         raise UnreadableFile(f"OCR gave up after {timeout:.0f} s on a page (formats.ocr_timeout)") from exc

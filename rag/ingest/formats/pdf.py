@@ -147,7 +147,7 @@ def _ocr_page(page: Any, number: int, cfg: FormatsConfig) -> list[_Line]:
     scale = 72.0 / cfg.ocr_dpi
     return [_Line(number, ln.text, ln.x0 * scale, ln.x1 * scale, ln.top * scale, ln.bottom * scale,
                   (ln.bottom - ln.top) * scale)
-            for ln in ocr_lines(buf.getvalue(), cfg.ocr_lang, cfg.ocr_timeout)]
+            for ln in ocr_lines(buf.getvalue(), cfg.ocr_lang, cfg.ocr_psm, cfg.ocr_timeout)]
 
 
 class _NoTextLayer(UnreadableFile):
