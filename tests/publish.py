@@ -144,3 +144,12 @@ def write_web_page(title: str, doc_number: str, date: str, paragraphs: Sequence[
 </body></html>"""
     path.write_bytes(page.encode("gb18030"))
     return path
+
+
+def publish_corpus(corpus: Path, kind: str, out: Path) -> Path:
+    """Every ``*.txt`` of ``corpus`` written as ``kind`` (``pdf`` or ``docx``) into ``out``: one line, one paragraph."""
+    out.mkdir(parents=True, exist_ok=True)
+    write = {"pdf": write_pdf, "docx": write_docx}[kind]
+    for f in sorted(corpus.glob("*.txt")):
+        write(f.read_text(encoding="utf-8").split("\n"), out / f"{f.stem}.{kind}")
+    return out
