@@ -32,13 +32,17 @@ def read_doc(path: Path, cfg: FormatsConfig) -> Extracted:
         raise UnreadableFile(f"{cfg.doc_tool} cannot read it as a Word .doc: {why}")
     out = TextBuilder()
     table: list[list[str | None]] = []
-    for line in done.stdout.decode("utf-8", "replace").splitlines() + [""]:
+
+    def flush_table() -> None:
+        for text in table_lines(table):
+            out.line(text)
+        table.clear()
+
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
         if line.startswith("|") and line.rstrip().endswith("|"):
             table.append([c.strip() for c in line.strip().strip("|").split("|")])
             continue
-        if table:
-            for text in table_lines(table):
-                out.line(text)
-            table = []
+        flush_table()
         out.line(line)
+    flush_table()
     return out.build()
