@@ -93,6 +93,24 @@ def test_pdf_table_rows_carry_their_column_names_and_page(pdf_file: Path) -> Non
     assert table_page in row.pages and row.page_label.startswith("第")
 
 
+def test_pdf_page_holding_only_a_table_is_read(tmp_path: Path) -> None:
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    pdf = FPDF()
+    pdf.add_font("wqy", fname=str(FONT))
+    pdf.set_font("wqy", size=11)
+    pdf.add_page()
+    with pdf.table(headings_style=FontFace()) as table:
+        for row in ROWS:
+            cells = table.row()
+            for value in row:
+                cells.cell(value)
+    pdf.output(str(tmp_path / "table.pdf"))
+    lines = read_file(tmp_path / "table.pdf", Config()).text.split("\n")
+    assert "设区市: 青禾市 | 补助上限(万元): 15 | 备注: 含县区" in lines
+
+
 def test_compatibility_ideographs_are_unified(pdf_file: Path) -> None:
     import pdfplumber
 

@@ -166,9 +166,7 @@ def _write(pages: list[_Page], cfg: FormatsConfig, ocr_pages: tuple[int, ...]) -
     )
     noise = {id(ln): reason for i, ln in enumerate(lines) if (reason := furniture.get(i))}
     body = [ln for ln in lines if id(ln) not in noise]
-    if not body:
-        return TextBuilder().build(ocr_pages)
-    left, right = min(ln.x0 for ln in body), max(ln.x1 for ln in body)
+    left, right = min((ln.x0 for ln in body), default=0.0), max((ln.x1 for ln in body), default=0.0)
     steps = [b.top - a.top for a, b in zip(body, body[1:]) if a.page == b.page and b.top > a.top]
     pitch = statistics.median(steps) if steps else 0.0
     stream = [it for p in pages for it in p.items if id(it) not in noise]

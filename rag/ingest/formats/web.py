@@ -25,7 +25,7 @@ _DROP = ("script", "style", "noscript", "iframe", "form", "button", "input", "se
 _CHROME_ATTR = re.compile(r"breadcrumb|crumb|bread|share|bdshare|footer|copyright|toolbar|fontsize|font-size|print"
                           r"|sidebar|menu|navbar|topbar|position|location", re.I)
 _CHROME_LINE = re.compile(
-    r"(?:当前位置|您的位置|你的位置|当前所在位置)[:：].*|.*字号[:：]?\s*[【\[]?\s*大\s*[】\]]?\s*[【\[]?\s*中\s*[】\]]?\s*[【\[]?\s*小.*"
+    r"(?:当前位置|您的位置|你的位置|当前所在位置)[:：].*|.*字[号体][:：]?\s*[【\[]?\s*大\s*[】\]]?\s*[【\[]?\s*中\s*[】\]]?\s*[【\[]?\s*小.*"
     r"|.*分享到[:：]?.*|.*(?:打印本页|打印文章|关闭窗口|【打印】|【关闭】|\[打印\]|\[关闭\]|返回顶部).*"
     r"|(?:扫一扫|用手机扫描).*|.*(?:浏览次数|访问次数|阅读次数|点击数)[:：]?\s*\d*.*"
 )
