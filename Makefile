@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE = 1
 export HF_HUB_DISABLE_TELEMETRY = 1
 export TOKENIZERS_PARALLELISM = false
 
-.PHONY: setup browser demo test bench clean
+.PHONY: setup browser ocr demo test bench clean
 
 # The chat needs only the ui extra (no torch, no test tools); `make test` installs everything.
 # pip is quiet for long stretches while it builds and installs: a line every 5 s says it is still at work.
@@ -20,12 +20,12 @@ $(CHAT): pyproject.toml
 	$(PY) -m venv $(VENV)
 	@echo "installing what the chat needs into $(VENV) …"
 	@$(PIP) --upgrade pip; rc=$$?; kill $$beat; exit $$rc
-	@$(PIP) -e ".[ui]"; rc=$$?; kill $$beat; exit $$rc
+	@$(PIP) -e ".[ui,formats]"; rc=$$?; kill $$beat; exit $$rc
 	touch $(CHAT)
 
 $(STAMP): $(CHAT)
 	@echo "installing the test tools and optional backends into $(VENV) …"
-	@$(PIP) -e ".[ui,st,dev]"; rc=$$?; kill $$beat; exit $$rc
+	@$(PIP) -e ".[ui,st,dev,formats]"; rc=$$?; kill $$beat; exit $$rc
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -36,12 +36,22 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	  else echo "browser: not root, cannot apt-get install chromium; browser tests will skip"; fi; fi
 
-demo: $(CHAT)
+# OCR of scanned PDFs (tesseract + Chinese data), legacy Word .doc (antiword), the CJK font the PDF
+# tests write with: about 11 s and 6 MB with apt's lists fresh.  Without root the readers say what is missing.
+ocr:
+	@if ! command -v tesseract >/dev/null || ! command -v antiword >/dev/null \
+	    || [ ! -e /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] \
+	    || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	    tesseract-ocr tesseract-ocr-chi-sim antiword fonts-wqy-microhei >/dev/null; \
+	  else echo "ocr: not root, cannot apt-get install tesseract/antiword; scanned PDFs and .doc files will be refused, their tests skip"; fi; fi
+
+demo: $(CHAT) ocr
 	$(BIN)/policy-rag index build data/corpus --report index/ingest-report.txt
 	@echo "policy-rag: the chat will be at http://127.0.0.1:7860/ (stop it with Ctrl-C)"
 	$(BIN)/policy-rag serve
 
-test: setup browser
+test: setup browser ocr
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -26,7 +26,24 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class IngestConfig:
     max_file_bytes: int = 20_000_000  # larger files are refused, not truncated
-    extensions: tuple[str, ...] = (".txt", ".md")
+    extensions: tuple[str, ...] = (".txt", ".md", ".pdf", ".docx", ".doc", ".html", ".htm")
+
+
+@dataclass(frozen=True)
+class FormatsConfig:
+    """How PDF, Word and web pages are read (rag/ingest/formats/)."""
+
+    furniture_share: float = 0.5  # a line in a page's top/bottom band on at least this share of pages is a running header/footer
+    furniture_band: float = 0.1  # share of the page height, at the top and at the bottom, where headers/footers live
+    wrap_slack: float = 1.2  # a PDF line ending within this many character widths of the right margin wraps visually
+    paragraph_gap: float = 1.6  # a vertical gap over this many line heights is a blank line between paragraphs
+    ocr: bool = True  # OCR pages with images and no text layer (needs tesseract; off: such a file is refused)
+    ocr_lang: str = "chi_sim"  # tesseract language(s), e.g. "chi_sim+eng"
+    ocr_dpi: int = 300  # resolution pages are rendered at for OCR
+    ocr_psm: int = 6  # tesseract page segmentation: 6 = one block of text (3, automatic, skipped whole lines of a notice)
+    ocr_timeout: float = 120.0  # seconds per page before tesseract is given up on
+    html_main_share: float = 0.6  # a web page's main text: descend into the child holding this share of its Chinese text
+    doc_tool: str = "antiword"  # converter for legacy Word .doc files (Debian package antiword)
 
 
 @dataclass(frozen=True)
@@ -150,6 +167,7 @@ class LLMConfig:
 class Config:
     corpus: str = "data/corpus"
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    formats: FormatsConfig = field(default_factory=FormatsConfig)
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     index: IndexConfig = field(default_factory=IndexConfig)

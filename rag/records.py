@@ -100,6 +100,16 @@ class Chunk:
     deadline: str | None = None
     parent_id: str | None = None
     instructions: tuple[str, ...] = ()  # sentences addressing an AI assistant: data, never quoted as an answer
+    pages: tuple[int, ...] = ()  # 1-based pages of a paged source (PDF) the clause lies on; () for text files
+    ocr: bool = False  # the text was recognised from a scanned page image (OCR), not read from a text layer
+
+    @property
+    def page_label(self) -> str:
+        """“第3页” / “第3–4页” for a paged source, “” otherwise: how citations name the page."""
+        if not self.pages:
+            return ""
+        first, last = self.pages[0], self.pages[-1]
+        return f"第{first}页" if first == last else f"第{first}–{last}页"
 
     @property
     def path(self) -> str:
@@ -159,6 +169,9 @@ class Citation:
             "source_file": c.source_file,
             "char_start": c.char_start,
             "char_end": c.char_end,
+            "pages": list(c.pages),
+            "page_label": c.page_label,
+            "ocr": c.ocr,
             "score": self.score,
             "valid_from": c.valid_from,
             "valid_until": c.valid_until,

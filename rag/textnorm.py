@@ -17,6 +17,9 @@ _DOCNO = re.compile(
     rf"([{_CJK}]{{2,10}}?)\s*[〔\[\(【［（{{]?\s*((?:19|20)\d{{2}})\s*[〕\]\)】］）}}]?\s*第?\s*(\d{{1,4}})\s*号"
 )
 _WS = re.compile(r"\s+")
+# CJK compatibility ideographs and Kangxi/CJK radicals: PDF writers emit them for ordinary characters
+# (U+F98A for 力, U+2F47 for 日), so “算力券” typed by a user would never match the extracted text.
+_LOOKALIKE_IDEOGRAPHS = re.compile("[\u2e80-\u2fdf\uf900-\ufaff\U0002f800-\U0002fa1f]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -29,6 +32,12 @@ def _t2s():
 def to_simplified(text: str) -> str:
     """Traditional -> simplified Chinese (a no-op on text that is already simplified)."""
     return _t2s().convert(text)
+
+
+def unify_ideographs(text: str) -> str:
+    """NFKC for lookalike ideographs only, one character for one: offsets stay valid, the rest of the text
+    (full-width punctuation included) is left as it was written."""
+    return _LOOKALIKE_IDEOGRAPHS.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
 
 
 def canonical_doc_number(text: str) -> str:

@@ -123,13 +123,15 @@ def mixed_folder(tmp_path: Path) -> Path:
     _write(folder, "empty.txt", b"")
     _write(folder, "binary.txt", b"\x00\x01\x02abc")
     _write(folder, "gbk.md", NOTICE.replace("测试", "评估").encode("gb18030"))
-    _write(folder, "ignored.pdf", b"%PDF-1.4")  # not a configured extension: skipped silently
+    _write(folder, "ignored.xlsx", b"PK\x03\x04")  # not a configured extension: skipped silently
+    _write(folder, "broken.pdf", b"%PDF-1.4")  # a PDF header and nothing else
     return folder
 
 
 def test_mixed_folder(mixed_folder: Path) -> None:
     result = ingest([mixed_folder], Config())
-    assert sorted(Path(e.path).name for e in result.errors) == ["binary.txt", "empty.txt"]
+    assert sorted(Path(e.path).name for e in result.errors) == ["binary.txt", "broken.pdf", "empty.txt"]
+    assert "not a valid PDF" in next(e.reason for e in result.errors if e.path.endswith("broken.pdf"))
     assert sorted(f.source_file for f in result.files) == ["gbk.md", "good.txt"]
     assert len(result.documents) == 2
 
@@ -140,7 +142,8 @@ def test_cli_ingest_exit_code_summary_and_report(mixed_folder: Path, tmp_path: P
     captured = capsys.readouterr()
     assert code != 0
     assert "binary.txt: binary file" in captured.err and "empty.txt: empty file" in captured.err
-    assert "files ok: 2, failed: 2; documents: 2" in captured.out
+    assert "broken.pdf: not a valid PDF" in captured.err
+    assert "files ok: 2, failed: 3; documents: 2" in captured.out
     assert len(out.read_text(encoding="utf-8").splitlines()) > 0
     assert len(docs.read_text(encoding="utf-8").splitlines()) == 2
     assert "# error:" in report.read_text(encoding="utf-8")

@@ -131,7 +131,7 @@ def build_app(service: Service, cfg: Config) -> gr.Blocks:
         """Upload → ingest → embed → add, with a progress bar; refused files are listed with the reason."""
         uploads = [Path(f if isinstance(f, str) else getattr(f, "name", str(f))) for f in (files or [])]
         if not uploads:
-            report_html = render.add_report_html((), ("请先选择 .txt 或 .md 文件",), 0, 0)
+            report_html = render.add_report_html((), ("请先选择文件（" + " / ".join(cfg.ingest.extensions) + "）",), 0, 0)
         else:
             try:
                 rep = service.add_uploads(uploads, lambda frac, msg: progress(frac, desc=msg))
@@ -172,8 +172,9 @@ def build_app(service: Service, cfg: Config) -> gr.Blocks:
                 gr.Examples(list(EXAMPLES), inputs=box, label="示例问题")
                 clear_btn = gr.Button("清空对话", elem_id="prag-clear")
                 with gr.Accordion("添加文件", open=True):
-                    files = gr.File(label="上传 .txt / .md 政策文件", file_count="multiple",
-                                    file_types=[".txt", ".md"], elem_id="prag-upload")
+                    files = gr.File(label="上传政策文件（" + " / ".join(cfg.ingest.extensions) + "）",
+                                    file_count="multiple", file_types=list(cfg.ingest.extensions),
+                                    elem_id="prag-upload")
                     add_btn = gr.Button("添加到索引", elem_id="prag-add")
                     add_result = gr.HTML(elem_id="prag-add-result")
 

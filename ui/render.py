@@ -85,11 +85,14 @@ def validity_badges(chunk: Chunk, today: date) -> list[str]:
 def citation_card(cite: Citation, context: Sequence[Chunk], today: date) -> str:
     """One citation as a ``<details>`` card: the clause up front, its surroundings on expand."""
     c = cite.chunk
-    meta = [x for x in (c.doc_number, c.issuer, c.date) if x]
+    meta = [x for x in (c.doc_number, c.issuer, c.date, c.page_label) if x]
     meta_html = " · ".join(_esc(x) for x in meta) or "（无文号/发文机关信息）"
     path = " › ".join(c.heading_path[1:] if c.heading_path and c.heading_path[0] in (c.title, f"《{c.title}》")
                       else c.heading_path)
     badges = "".join(validity_badges(c, today))
+    if c.ocr:
+        badges += '<span class="prag-badge prag-ocr" title="扫描页经文字识别（OCR）得到，可能有误字">OCR识别文字</span>'
+
     around: list[str] = []
     for ch in context or (c,):
         if ch.chunk_id == c.chunk_id:
@@ -105,7 +108,8 @@ def citation_card(cite: Citation, context: Sequence[Chunk], today: date) -> str:
         + (f'<span class="prag-path">{_esc(path)}</span>' if path else "")
         + f'<span class="prag-clause">{highlight(c.text, cite.quote)}</span>'
         f'<span class="prag-expand">展开查看上下文 ▾</span></summary>'
-        f'<div class="prag-context"><div class="prag-ctx-label">原文上下文 · {_esc(c.source_file.rsplit("/", 1)[-1])}</div>'
+        f'<div class="prag-context"><div class="prag-ctx-label">原文上下文 · {_esc(c.source_file.rsplit("/", 1)[-1])}'
+        f'{_esc(" " + c.page_label if c.page_label else "")}</div>'
         f'{"".join(around)}</div></details>'
     )
 
@@ -193,6 +197,7 @@ CSS = """
 .prag-expired { background: #fee2e2; color: #991b1b; }
 .prag-future { background: #e0e7ff; color: #3730a3; }
 .prag-closed { background: #f3f4f6; color: #374151; }
+.prag-ocr { background: #fef3c7; color: #92400e; }
 .prag-notes { margin-top: .6em; font-size: .75em; color: #9ca3af; }
 .prag-add-ok { color: #166534; }
 .prag-add-error { overflow-wrap: anywhere; color: #991b1b; background: #fef2f2; padding: .3em .5em; border-radius: 6px; margin-top: .3em; }

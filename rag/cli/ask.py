@@ -71,7 +71,8 @@ def format_details(answer: Answer) -> str:
         lines.append(f"[{c.n}] 《{ch.title.strip('《》')}》" + (f"（{ch.doc_number}）" if ch.doc_number else ""))
         if clause_path(ch):
             lines.append(f"    条款：{clause_path(ch)}")
-        lines.append(f"    出处：{ch.source_file}:{ch.char_start}-{ch.char_end}")
+        page = f" {ch.page_label}" + ("（OCR识别文字）" if ch.ocr else "") if ch.pages else ""
+        lines.append(f"    出处：{ch.source_file}{page}:{ch.char_start}-{ch.char_end}")
         lines.append(f"    原文：“{c.quote}”")
     if answer.validity:
         lines.append("有效性：")

@@ -60,7 +60,10 @@ def report_text(result: IngestResult) -> str:
         lines.append(
             f"# {f.source_file}: {f.chars} chars, {f.documents} documents, {f.chunks} chunks, "
             f"noise {f.noise_chars}, duplicate {f.duplicate_chars}"
+            + (f", {f.pages} pages" if f.pages else "")
+            + (f", OCR on pages {', '.join(map(str, f.ocr_pages))}" if f.ocr_pages else "")
         )
+        lines += [f"# {f.source_file}: {note}" for note in f.notes]
         for r in f.removed:
             lines.append(f"{f.source_file}\t{r.start}\t{r.end}\t{r.reason}\t{json.dumps(r.text, ensure_ascii=False)}")
     for d in result.documents:

@@ -17,7 +17,8 @@ from rag.config import Config
 from rag.ingest.clauses import CHUNKER_VERSION, ClauseChunker
 from rag.ingest.clean import CleanText, Removal, clean
 from rag.ingest.documents import split_documents
-from rag.ingest.read import UnreadableFile, read_text
+from rag.ingest.formats import Extracted, read_file
+from rag.ingest.read import UnreadableFile
 from rag.progress import track
 from rag.records import Chunk, Document
 from rag.sentences import instruction_sentences
@@ -46,6 +47,9 @@ class FileReport:
     noise_chars: int
     duplicate_chars: int
     removed: tuple[Removal, ...]
+    pages: int = 0  # of a paged source (PDF)
+    ocr_pages: tuple[int, ...] = ()  # pages read by OCR
+    notes: tuple[str, ...] = ()  # what the reader adds: attachment links, chrome left out
 
 
 @dataclass(frozen=True)
@@ -83,24 +87,31 @@ def iter_files(paths: Sequence[str | Path], extensions: Sequence[str],
             yield IngestError(str(p), "no such file or folder")
 
 
-def ingest_file(text: str, source_file: str, chunker: ClauseChunker) -> tuple[list[Document], list[Chunk], FileReport]:
-    """One decoded file through clean -> split -> chunk."""
-    cleaned: CleanText = clean(text)
+def ingest_file(read: Extracted, source_file: str,
+                chunker: ClauseChunker) -> tuple[list[Document], list[Chunk], FileReport]:
+    """One read file through clean -> split -> chunk; a chunk of a paged file knows its pages."""
+    cleaned: CleanText = clean(read.text, read.known)
     split = split_documents(cleaned, source_file)
     chunks: list[Chunk] = []
     for doc in split.documents:
         chunks += chunker.split(doc, cleaned)
     chunks = [replace(c, instructions=found) if (found := instruction_sentences(c.text)) else c for c in chunks]
+    if read.page_starts:
+        chunks = [replace(c, pages=pages, ocr=any(p in read.ocr_pages for p in pages))
+                  for c in chunks for pages in [read.pages_of(c.char_start, c.char_end)]]
     removed = tuple(sorted(cleaned.removed + tuple(split.removed), key=lambda r: (r.start, r.end)))
     dup = sum(r.end - r.start for r in removed if r.is_duplicate)
     report = FileReport(
         source_file=source_file,
-        chars=len(text),
+        chars=len(read.text),
         documents=len(split.documents),
         chunks=len(chunks),
         noise_chars=sum(r.end - r.start for r in removed) - dup,
         duplicate_chars=dup,
         removed=removed,
+        pages=len(read.page_starts),
+        ocr_pages=read.ocr_pages,
+        notes=read.notes,
     )
     return split.documents, chunks, report
 
@@ -147,11 +158,11 @@ def ingest(paths: Sequence[str | Path], cfg: Config, namespace: str = "", progre
             continue
         item, root = entry
         try:
-            text = read_text(item, cfg.ingest.max_file_bytes)
+            read = read_file(item, cfg)
         except UnreadableFile as exc:
             errors.append(IngestError(str(item), exc.reason))
             continue
-        docs, file_chunks, report = ingest_file(text, source_name(item, root, namespace), chunker)
+        docs, file_chunks, report = ingest_file(read, source_name(item, root, namespace), chunker)
         if not docs:
             errors.append(IngestError(str(item), "no document found (no notice title and no sentence ending in 。)"))
             continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.ingest.clauses import starts_with_marker
@@ -21,6 +22,7 @@ from rag.ingest.clauses import starts_with_marker
 DUPLICATE = "duplicate"
 PAGE_NUMBER = "page number"
 RUNNING_HEADER = "running header"
+RUNNING_FOOTER = "running footer"
 TOC = "table of contents"
 WEB_CRUFT = "web cruft"
 SEPARATOR = "web cruft: article separator"
@@ -29,7 +31,7 @@ ESCAPE = "escape backslash"
 LINE_WRAP = "line wrap"
 BLANK = "blank line"
 CONTROL = "carriage return"
-_SOFT_BREAKS = {PAGE_NUMBER, RUNNING_HEADER, CONTROL}  # a sentence may run on across these
+_SOFT_BREAKS = {PAGE_NUMBER, RUNNING_HEADER, RUNNING_FOOTER, CONTROL}  # a sentence may run on across these
 
 _CRUFT_LINE = re.compile(
     r"(?:-|x|免费制作|更多内容|文本内容|收藏|转发|下载|其他案例|更多案例|\[展开\]|\[收起\]"
@@ -56,6 +58,7 @@ _TERMINAL = "。;；!！?？:：”)）】"
 _ITEM_NUMBER = re.compile(r"^\d{1,2}\.(?!\d)")
 _WS = re.compile(r"\s+")
 _ROW_NUMBER = re.compile(r"\d{1,3}\s+[\u4e00-\u9fff]")
+_TABLE_CELLS = re.compile(r"[^|]+: [^|]* \| [^|]+: .*")  # a table row a reader wrote as “列名: 值 | 列名: 值”
 _CELL_GAP = re.compile(r"[\u4e00-\u9fff)）]{2}\s+(?=[\u4e00-\u9fff(（]{2})")
 
 
@@ -114,6 +117,7 @@ class _Marks:
     def __init__(self, source: str) -> None:
         self.source = source
         self.reason: list[str | None] = [None] * len(source)
+        self.layout: set[int] = set()  # characters a format reader marked (it knew the page layout)
 
     def mark(self, start: int, end: int, reason: str) -> None:
         for i in range(max(start, 0), min(end, len(self.source))):
@@ -143,9 +147,16 @@ class _Marks:
         return CleanText(self.source, "".join(self.source[i] for i in kept), tuple(kept), tuple(removed))
 
 
-def clean(source: str) -> CleanText:
-    """Remove page furniture, TOCs, web cruft, markup, repeated blocks and hard wraps."""
+def clean(source: str, known: Sequence[Removal] = ()) -> CleanText:
+    """Remove page furniture, TOCs, web cruft, markup, repeated blocks and hard wraps.
+
+    ``known`` are spans a format reader already recognised from the layout (a PDF's running
+    headers, page numbers and visual line wraps): they are removed first, with their reasons.
+    """
     marks = _Marks(source)
+    for r in known:
+        marks.mark(r.start, r.end, r.reason)
+        marks.layout.update(range(r.start, r.end))
     lines = _split_lines(source)
     for m in re.finditer("\r", source):
         marks.mark(m.start(), m.end(), CONTROL)
@@ -334,6 +345,8 @@ def _is_fixed_line(text: str) -> bool:
 
 def _is_table_row(text: str) -> bool:
     """A flattened table row: a leading row number, or several space-separated cells."""
+    if _TABLE_CELLS.fullmatch(text):
+        return True
     gaps = len(_CELL_GAP.findall(text))
     return gaps >= 2 or (gaps == 1 and bool(_ROW_NUMBER.match(text)))
 
@@ -365,17 +378,29 @@ def _joins(para: str, prev: str, nxt: str, after: str, broken: bool, wrap: float
 
 
 def _mark_line_breaks(lines: list[_Line], marks: _Marks) -> None:
+    """Join or keep each line break.  Lines a reader joined at visual wraps count as one line here."""
     src = marks.source
-    content = [ln for ln in lines if marks.kept(ln).strip()]
-    texts = [marks.kept(ln).strip() for ln in content]
+    visual = [ln for ln in lines if marks.kept(ln).strip()]
+    groups: list[list[_Line]] = []  # the visual lines of one written line
+    for k, ln in enumerate(visual):
+        wraps = k and visual[k - 1].end in marks.layout and marks.reason[visual[k - 1].end] == LINE_WRAP
+        if wraps:
+            marks.mark(visual[k - 1].end, ln.start, LINE_WRAP)
+            groups[-1].append(ln)
+        else:
+            groups.append([ln])
+    texts = ["".join(marks.kept(ln).strip() for ln in g) for g in groups]
     wrap = _wrap_width(texts)
     para = texts[0] if texts else ""
-    for k in range(len(content) - 1):
-        prev, nxt = content[k], content[k + 1]
+    for k in range(len(groups) - 1):
+        prev, nxt = groups[k][-1], groups[k + 1][0]
         gap = range(prev.end, nxt.start)
-        reasons = {marks.reason[i] for i in gap}
+        # Furniture a reader found at a page break is no sign of a broken sentence (it is on every page):
+        # such a break is judged as if the two lines were on one page.
+        plain = [i for i in gap if i not in marks.layout]
+        reasons = {marks.reason[i] for i in plain}
         hard = any(r is not None and r not in _SOFT_BREAKS for r in reasons)
-        broken = bool(reasons & _SOFT_BREAKS) or src.count("\n", prev.end, nxt.start) > 1
+        broken = bool(reasons & _SOFT_BREAKS) or sum(src[i] == "\n" for i in plain) > 1
         after = texts[k + 2] if k + 2 < len(texts) else ""
         if not hard and _joins(para, texts[k], texts[k + 1], after, broken, wrap):
             marks.mark(prev.end, nxt.start, LINE_WRAP)

@@ -83,8 +83,8 @@ def _looks_binary(text: str) -> bool:
     return controls > max(2, len(text) // 100)
 
 
-def read_text(path: str | Path, max_bytes: int) -> str:
-    """The decoded file text (a BOM dropped, nothing else changed: offsets index this string)."""
+def read_bytes(path: str | Path, max_bytes: int) -> bytes:
+    """The file's bytes, refusing a file over the size limit, unreadable or empty (every format starts here)."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -95,6 +95,16 @@ def read_text(path: str | Path, max_bytes: int) -> str:
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from exc
     if not data.strip():
         raise UnreadableFile("empty file")
+    return data
+
+
+def read_text(path: str | Path, max_bytes: int) -> str:
+    """The decoded file text (a BOM dropped, nothing else changed: offsets index this string)."""
+    return text_of(read_bytes(path, max_bytes))
+
+
+def text_of(data: bytes) -> str:
+    """The bytes of a text file decoded (:func:`decode`), refusing one with nothing but whitespace."""
     text = decode(data)
     if not text.strip():
         raise UnreadableFile("empty file (only whitespace)")

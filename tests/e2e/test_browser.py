@@ -195,6 +195,33 @@ def test_uploaded_notice_is_answerable(page, served, tmp_path) -> None:
     page.screenshot(path=str(SHOTS / "05-uploaded-answer.png"))
 
 
+def test_uploaded_pdf_is_cited_with_its_page(page, tmp_path) -> None:
+    """A notice uploaded as a PDF (header and page number on the page) answers, and its card names the page."""
+    pytest.importorskip("pdfplumber")
+    pytest.importorskip("fpdf")
+    from tests.publish import FONT, write_pdf
+
+    if not FONT.exists():
+        pytest.skip(f"needs the CJK font {FONT} (`make ocr`)")
+    text = NOTICE.replace("青禾市", "云溪市").replace("青经信", "云经信").replace("15万元", "12万元")
+    report = upload(page, write_pdf(text.splitlines(), tmp_path / "yunxi-notice.pdf"))
+    assert "已添加" in report and "yunxi-notice.pdf" in report, report
+    bot = ask(page, "云溪市小微企业数字化改造补助单个企业最高多少？")
+    assert "12万元" in bot.inner_text()
+    card = next(c for c in bot.locator(".prag-card").all() if "云溪市" in c.locator(".prag-title").inner_text())
+    assert "第1页" in card.locator(".prag-card-meta").inner_text()
+    page.screenshot(path=str(SHOTS / "05b-uploaded-pdf-answer.png"))
+
+
+def test_bad_docx_upload_says_why(page, served, tmp_path) -> None:
+    before = len(served["service"].index.chunks)
+    path = tmp_path / "damaged.docx"
+    path.write_bytes(b"not a zip archive" * 50)
+    report = upload(page, path)
+    assert "damaged.docx" in report and "File is not a zip file" in report, report
+    assert len(served["service"].index.chunks) == before
+
+
 def test_bad_file_shows_error_and_keeps_index(page, served, tmp_path) -> None:
     service = served["service"]
     before = (len(service.documents()), service.store.count())
