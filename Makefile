@@ -25,7 +25,7 @@ $(CHAT): pyproject.toml
 
 $(STAMP): $(CHAT)
 	@echo "installing the test tools and optional backends into $(VENV) …"
-	@$(PIP) -e ".[ui,st,dev,formats]"; rc=$$?; kill $$beat; exit $$rc
+	@$(PIP) -e ".[ui,st,dev,formats,milvus]"; rc=$$?; kill $$beat; exit $$rc
 	touch $(STAMP)
 
 setup: $(STAMP)

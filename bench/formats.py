@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rag.config import Config, load_config  # noqa: E402
 from rag.embed import Embedder, make_embedder  # noqa: E402
 from rag.evaluation.qaset import QAItem, load_qa  # noqa: E402
-from rag.evaluation.runner import RetrieverSystem, run_eval  # noqa: E402
-from rag.index import build_index  # noqa: E402
-from rag.ingest import ingest  # noqa: E402
-from rag.retrieve import HybridRetriever  # noqa: E402
+from rag.evaluation.assemble import pipeline_on  # noqa: E402
+from rag.evaluation.runner import run_eval  # noqa: E402
+from rag.service import Service  # noqa: E402
+from rag.store.factory import make_store  # noqa: E402
 from tests.publish import publish_corpus  # noqa: E402
 
 KINDS = ("txt", "pdf", "docx")
@@ -56,11 +56,12 @@ HEADER = ("| format | files | pages | documents | chunks | noise chars removed |
 def measure(kind: str, folder: Path, cfg: Config, embedder: Embedder, items: list[QAItem]) -> Row:
     """Ingest ``folder`` (timed), index it beside the others, score ``items`` retrieval-only."""
     t0 = time.perf_counter()
-    result = ingest([folder], cfg)
+    result = Service.ingest(cfg, [folder])
     seconds = time.perf_counter() - t0
-    index = build_index(dataclasses.replace(cfg.index, name=f"formats-{kind}"), embedder,
-                        result.documents, result.chunks)
-    evaluation = run_eval(items, [RetrieverSystem("pipeline", HybridRetriever(index, embedder, cfg.retrieve), 10)])
+    icfg = cfg.replace("index", name=f"formats-{kind}")
+    service = Service(icfg, make_store(icfg, embedder, create=True), embedder)
+    service.build_from(result)
+    evaluation = run_eval(items, [pipeline_on(service, 10, retrieval_only=True)])
     return Row(kind, len(result.files), sum(f.pages for f in result.files), len(result.documents),
                len(result.chunks), sum(f.noise_chars for f in result.files), len(result.errors), seconds,
                evaluation.metrics["pipeline"]["overall"]["hit@5"])

@@ -27,11 +27,11 @@ import numpy as np  # noqa: E402
 
 from rag.config import Config, load_config  # noqa: E402
 from rag.embed import CachedEmbedder, E5SmallEmbedder, make_embedder  # noqa: E402
-from rag.index import make_faiss_index, build_index, load_index, update_documents  # noqa: E402
-from rag.ingest import ingest  # noqa: E402
+from rag.index import make_faiss_index  # noqa: E402  (the scale run measures the FAISS store's ANN index itself)
 from rag.progress import track  # noqa: E402
-from rag.retrieve import HybridRetriever  # noqa: E402
 from rag.sentences import quotable_units  # noqa: E402
+from rag.service import Service  # noqa: E402
+from rag.store.factory import make_store  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -49,13 +49,13 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def corpus_figures(cfg: Config, questions: list[str], cold: bool) -> np.ndarray:
-    """Print build/add/latency figures; return the corpus vectors for the scale run."""
+    """Print build/open/add/latency figures (all through ``Service``); return the corpus vectors for the scale run."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        icfg = dataclasses.replace(cfg.index, root=tmp, name="bench")
-        result = ingest([cfg.corpus], cfg)
+        bcfg = cfg.replace("index", root=tmp, name="bench")
+        result = Service.ingest(cfg, [cfg.corpus])
         texts = [c.embed_text() for c in result.chunks]
         print(f"corpus: {len(result.documents)} documents, {len(result.chunks)} chunks, "
-              f"{len(set(texts))} distinct texts, {sum(map(len, texts))} characters")
+              f"{len(set(texts))} distinct texts, {sum(map(len, texts))} characters; store {cfg.store.backend}")
         if cold:  # raw, cold build, raw again: other processes share the cores, so bracket the build
             raw = E5SmallEmbedder()
             # what a build embeds: each clause and each of its quotable units (the answer stage's sentences)
@@ -70,10 +70,8 @@ def corpus_figures(cfg: Config, questions: list[str], cold: bool) -> np.ndarray:
 
             raw_before = raw_pass()
             t = time.perf_counter()
-            res = ingest([cfg.corpus], cfg)
-            cold_emb = make_embedder(dataclasses.replace(cfg.embed, cache_dir=os.path.join(tmp, "cold-cache"),
-                                                         seed_dir=""), progress=True)  # no shipped vectors: cold
-            build_index(icfg, cold_emb, res.documents, res.chunks)
+            cold_cfg = bcfg.replace("embed", cache_dir=os.path.join(tmp, "cold-cache"), seed_dir="")  # no shipped vectors
+            Service.open(cold_cfg, progress=True, create=True).build([cfg.corpus])
             cold_s = time.perf_counter() - t
             raw_after = raw_pass()
             raw_s = (raw_before + raw_after) / 2
@@ -81,45 +79,46 @@ def corpus_figures(cfg: Config, questions: list[str], cold: bool) -> np.ndarray:
                   f"{raw_before:.1f} s before, {raw_after:.1f} s after the build (mean {len(built) / raw_s:.1f} passages/s)")
             print(f"from-scratch build (ingest + embed, cold cache + write): {cold_s:.1f} s = "
                   f"{cold_s / raw_s:.2f}x the mean raw embedding time (target <= 1.3x)")
-        embedder = make_embedder(cfg.embed)  # the shared cache
-        missing = embedder.missing(texts)
+        service = Service.open(bcfg, create=True)  # the shared vector cache
+        missing = service.embedder.missing(texts)  # type: ignore[attr-defined]
         if missing:
             print(f"(warming the shared vector cache: {missing} texts)")
-            embedder.embed_passages(texts)
+            service.embedder.embed_passages(texts)
         t = time.perf_counter()
-        res = ingest([cfg.corpus], cfg)
-        index = build_index(icfg, embedder, res.documents, res.chunks)
+        service.build([cfg.corpus])
         print(f"warm rebuild (ingest + cached vectors + write): {time.perf_counter() - t:.2f} s (target < 10 s)")
-
-        sizes = {d.doc_id: sum(c.doc_id == d.doc_id for c in res.chunks) for d in res.documents}
-        median = sorted(sizes.values())[len(sizes) // 2]
-        notice = min(res.documents, key=lambda d: (abs(sizes[d.doc_id] - median), d.doc_id))  # a typical notice
-        rest_docs = [d for d in res.documents if d.doc_id != notice.doc_id]
-        build_index(icfg, embedder, rest_docs, [c for c in res.chunks if c.doc_id != notice.doc_id])
-        # arrives as its own file: a file's documents are replaced together, so keep its siblings
-        notice = dataclasses.replace(notice, source_file="new/notice.txt")
-        new_chunks = [dataclasses.replace(c, source_file=notice.source_file)
-                      for c in res.chunks if c.doc_id == notice.doc_id]
-        fresh = CachedEmbedder(E5SmallEmbedder(), os.path.join(tmp, "add-cache"), cfg.embed.batch_size)
         t = time.perf_counter()
-        _, embedded = update_documents(icfg, fresh, [notice], new_chunks)
-        print(f"add one notice ({notice.title[:24]}…, {len(new_chunks)} chunks, {embedded} embedded, uncached): "
-              f"{time.perf_counter() - t:.2f} s")
+        Service.open(bcfg)
+        print(f"open the built store (warm, embedder included): {time.perf_counter() - t:.2f} s (target < 2 s)")
 
-        index = load_index(icfg, embedder)
-        for mode in ("dense", "bm25", "hybrid"):  # no query-vector cache: every query is embedded
-            uncached = CachedEmbedder(E5SmallEmbedder(), cfg.embed.cache_dir, query_cache_size=0)
-            r = HybridRetriever(index, uncached, cfg.retrieve, mode=mode)
-            r.search(questions[0])
+        sizes = {d.doc_id: sum(c.doc_id == d.doc_id for c in result.chunks) for d in result.documents}
+        median = sorted(sizes.values())[len(sizes) // 2]
+        notice = min(result.documents, key=lambda d: (abs(sizes[d.doc_id] - median), d.doc_id))  # a typical notice
+        source = (Path(cfg.corpus) / notice.source_file).read_text(encoding="utf-8")
+        new_file = Path(tmp) / "new" / "notice.txt"  # arrives as its own file
+        new_file.parent.mkdir()
+        new_file.write_text(source[notice.char_start:notice.char_end], encoding="utf-8")
+        fresh = CachedEmbedder(E5SmallEmbedder(), os.path.join(tmp, "add-cache"), cfg.embed.batch_size)
+        adder = Service(bcfg, make_store(bcfg, fresh), fresh)
+        t = time.perf_counter()
+        report = adder.add_files([new_file])
+        print(f"add one notice ({notice.title[:24]}…, {report.chunks_added} chunks, {report.embedded} texts embedded, "
+              f"uncached): {time.perf_counter() - t:.2f} s")
+
+        uncached = CachedEmbedder(E5SmallEmbedder(), cfg.embed.cache_dir, query_cache_size=0)
+        querier = Service(bcfg, make_store(bcfg, uncached), uncached)  # no query-vector cache: every query is embedded
+        for mode in ("dense", "bm25", "hybrid"):
+            querier.search(questions[0], mode=mode)
             times = []
             for q in questions:
                 t = time.perf_counter()
-                r.search(q)
+                querier.search(q, mode=mode)
                 times.append(time.perf_counter() - t)
             print(f"query latency {mode:6s} over {len(questions)} questions: p50 {pct(times, 50):.1f} ms, "
                   f"p95 {pct(times, 95):.1f} ms")
         print(f"peak RSS after corpus runs: {rss_mb():.0f} MB")
-        return index.vectors()
+        ids = [c.chunk_id for d in service.documents() for c in service.store.document_chunks(d.doc_id)]
+        return service.store.vectors(ids)
 
 
 def synthetic(real: np.ndarray, n: int, rng: np.random.Generator, noise: float = 0.03) -> np.ndarray:

@@ -191,13 +191,20 @@ class Service:
 
     # ------------------------------------------------------------------ files in, files out
 
-    def ingest(self, paths: Sequence[str | Path], namespace: str = "", progress: bool = False) -> IngestResult:
-        """Read and chunk files without storing them (``policy-rag ingest``/``inspect``; per-file errors inside)."""
-        return ingest(paths, self.cfg, namespace=namespace, progress=progress)
+    @staticmethod
+    def ingest(cfg: Config, paths: Sequence[str | Path], namespace: str = "", progress: bool = False) -> IngestResult:
+        """Read and chunk files without storing them (``policy-rag ingest``/``inspect``; per-file errors inside).
+
+        Static: checking how files split needs no store and no embedder.
+        """
+        return ingest(paths, cfg, namespace=namespace, progress=progress)
 
     def build(self, paths: Sequence[str | Path], progress: bool = False) -> BuildReport:
         """Replace the store's contents with exactly these files (switched in at once when complete)."""
-        result = self.ingest(paths, progress=progress)
+        return self.build_from(self.ingest(self.cfg, paths, progress=progress))
+
+    def build_from(self, result: IngestResult) -> BuildReport:
+        """:meth:`build` from files already ingested (a caller that timed or inspected the ingest)."""
         if result.chunks:
             with self._lock:
                 self.store.rebuild(result.documents, result.chunks)
@@ -214,7 +221,7 @@ class Service:
         """
         progress = progress or (lambda _f, _m: None)
         progress(0.0, "解析文件")
-        result = self.ingest(paths, namespace=namespace, progress=cli_progress)
+        result = self.ingest(self.cfg, paths, namespace=namespace, progress=cli_progress)
         errors = [str(e) for e in result.errors]
         with self._lock:
             twins = same_text(self.store.content_keys(), result.documents, result.chunks)

@@ -101,3 +101,18 @@ def corpus_retriever(corpus_cfg: Config, corpus_store, corpus_embedder):
     from rag.retrieve import HybridRetriever
 
     return HybridRetriever(corpus_store, corpus_embedder, corpus_cfg.retrieve)
+
+
+@pytest.fixture(scope="session")
+def contract_slice(corpus_result):
+    """Three documents of one file and two of another, so filters by file, year and issuer have something to split."""
+    from tests.store_contract import Slice
+
+    by_file: dict[str, list] = {}
+    for d in corpus_result.documents:
+        if any(c.doc_id == d.doc_id for c in corpus_result.chunks):
+            by_file.setdefault(d.source_file, []).append(d)
+    files = sorted(by_file, key=lambda f: -len(by_file[f]))[:2]
+    docs = by_file[files[0]][:3] + by_file[files[1]][:2]
+    ids = {d.doc_id for d in docs}
+    return Slice(docs, [c for c in corpus_result.chunks if c.doc_id in ids])

@@ -19,21 +19,10 @@ from rag.store import Filters, Ranked, Store, StoreError
 
 @dataclasses.dataclass(frozen=True)
 class Slice:
+    """Five documents of the real corpus (``contract_slice`` in conftest.py): three of one file, two of another."""
+
     documents: list[Document]
     chunks: list[Chunk]
-
-
-@pytest.fixture(scope="session")
-def contract_slice(corpus_result) -> Slice:
-    """Three documents of one file and two of another, so filters by file, year and issuer have something to split."""
-    by_file: dict[str, list[Document]] = {}
-    for d in corpus_result.documents:
-        if any(c.doc_id == d.doc_id for c in corpus_result.chunks):
-            by_file.setdefault(d.source_file, []).append(d)
-    files = sorted(by_file, key=lambda f: -len(by_file[f]))[:2]
-    docs = by_file[files[0]][:3] + by_file[files[1]][:2]
-    ids = {d.doc_id for d in docs}
-    return Slice(docs, [c for c in corpus_result.chunks if c.doc_id in ids])
 
 
 def _descending(r: Ranked) -> bool:

@@ -16,7 +16,7 @@ import pytest
 from rag.config import IndexConfig, StoreConfig
 from rag.store import Store
 from rag.store.faiss_store import FaissStore
-from tests.store_contract import StoreContract, contract_slice  # noqa: F401 (the fixture is used by the contract)
+from tests.store_contract import StoreContract
 
 pytestmark = pytest.mark.slow
 

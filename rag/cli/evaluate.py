@@ -102,9 +102,9 @@ def handler(args: argparse.Namespace, cfg: Config) -> int:
 def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str, systems: list[str],
          judge_llm: LLMConfig, backend: str) -> int:
     """Open the service, build the systems, run, write reports, apply the gate; the exit status."""
-    from rag.evaluation.assemble import build_systems, fit_answerability, pipeline_on
+    from rag.evaluation.assemble import build_systems, fit_answerability, make_judge, pipeline_on
     from rag.evaluation.report import check, html_report, make_baseline, markdown_summary
-    from rag.evaluation.runner import Judge, run_eval
+    from rag.evaluation.runner import run_eval
     from rag.service import Service
     from rag.store import StoreError, StoreMismatchError, StoreNotFoundError
 
@@ -131,11 +131,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
         except (StoreNotFoundError, StoreMismatchError, StoreError) as exc:
             return _fail(f"cannot open the {other} store: {exc}")
     meta |= {"qa": args.qa, "split": args.split or "all"}
-    judge = None
-    if args.judge:
-        from rag.answer.llm import make_chat_model
-
-        judge = Judge(make_chat_model(judge_llm))
+    judge = make_judge(judge_llm) if args.judge else None
     result = run_eval(items, runners, judge=judge, progress=True, meta=meta)
     report = result.to_dict()
     report["meta"]["elapsed_s"] = round(time.perf_counter() - started, 2)

@@ -1,4 +1,4 @@
-"""``policy-rag ingest`` (files -> chunks JSONL + report) and ``policy-rag inspect`` (check the split).
+"""``policy-rag ingest`` (check files; optionally export chunks as JSONL) and ``policy-rag inspect`` (the split).
 
 A bad file prints one line naming it and the reason; the other files are still ingested,
 and the exit status is non-zero so scripts notice.
@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rag.config import Config
-from rag.ingest import IngestResult, ingest
+from rag.ingest import IngestResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("ingest", help="clean and split files into clause chunks (JSONL)")
+    p = subparsers.add_parser("ingest", help="read, clean and split files without indexing them: a summary, "
+                                             "optionally the chunks as JSONL for other tools")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: cfg.corpus)")
-    p.add_argument("--out", required=True, help="chunks JSONL to write")
+    p.add_argument("--out", help="export the chunks as JSONL here (index build does not need this)")
     p.add_argument("--documents", help="also write the documents as JSONL")
     p.add_argument("--report", help="write every dropped span (file, offsets, reason, text)")
     p.set_defaults(func=run_ingest)
@@ -29,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(paths: list[str], cfg: Config) -> IngestResult:
-    result = ingest(paths or [cfg.corpus], cfg, progress=True)
+    from rag.service import Service
+
+    result = Service.ingest(cfg, paths or [cfg.corpus], progress=True)
     for err in result.errors:
         print(f"policy-rag: error: {err}", file=sys.stderr)
     return result
@@ -78,7 +81,8 @@ def report_text(result: IngestResult) -> str:
 
 def run_ingest(args: argparse.Namespace, cfg: Config) -> int:
     result = _run(args.paths, cfg)
-    _write_jsonl(args.out, (c.to_dict() for c in result.chunks))
+    if args.out:
+        _write_jsonl(args.out, (c.to_dict() for c in result.chunks))
     if args.documents:
         _write_jsonl(args.documents, (d.to_dict() for d in result.documents))
     if args.report:

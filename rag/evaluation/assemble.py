@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rag.answer.answerability import NOT_FOUND, AnswerabilityModel, fit
-from rag.config import Config
+from rag.answer.llm import make_chat_model
+from rag.config import Config, LLMConfig
 from rag.embed import LangChainEmbeddings
 from rag.evaluation.baselines import LangChainBaseline, read_corpus_files, retriever_baselines
 from rag.evaluation.qaset import QAItem
-from rag.evaluation.runner import PipelineSystem, RetrieverSystem, System
+from rag.evaluation.runner import Judge, PipelineSystem, RetrieverSystem, System
 from rag.progress import track
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ def build_systems(service: Service, corpus: str, systems: Sequence[str], k: int,
         meta |= {"langchain_build_s": round(time.perf_counter() - t0, 2), "langchain_chunks": lc.n_chunks}
         runners.append(lc)
     return runners, meta
+
+
+def make_judge(llm: LLMConfig) -> Judge:
+    """LLM-as-judge of answer faithfulness, on the configured endpoint (even when answers are extractive)."""
+    return Judge(make_chat_model(llm))
 
 
 def pipeline_on(service: Service, k: int, retrieval_only: bool, name: str = "pipeline") -> System:
