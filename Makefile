@@ -52,7 +52,7 @@ demo: $(CHAT) ocr
 	$(BIN)/policy-rag serve
 
 test: setup browser ocr
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: setup
 	$(BIN)/python bench/retrieval.py

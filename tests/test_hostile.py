@@ -76,15 +76,28 @@ def hostile_files(folder: Path, n: int = 120, seed: int = 3) -> list[Path]:
     return made
 
 
-def test_hostile_files_and_questions(tmp_path: Path, corpus_cfg: Config, corpus_embedder) -> None:
-    folder = tmp_path / "mixed"
+QUESTIONS = hostile_strings(1000, seed=29, max_len=300) + ["补贴金额是多少？", "测试标准有哪些？"]
+BATCHES = 4  # the 1,002 questions in four tests, so a parallel run (pytest -n) spreads them
+
+
+@pytest.fixture(scope="module")
+def hostile_service(tmp_path_factory: pytest.TempPathFactory, corpus_cfg: Config, corpus_embedder):
+    """100+ hostile files beside five good notices, ingested (nothing escapes) and indexed behind a Service."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    folder = tmp / "mixed"
     folder.mkdir()
     bad = hostile_files(folder)
     for i, text in enumerate(GOOD):
         (folder / f"good-{i}.txt").write_text(text, encoding="utf-8")
-    assert len(bad) >= 100
-    cfg = corpus_cfg.replace("index", root=str(tmp_path / "idx"), name="hostile")
+    cfg = corpus_cfg.replace("index", root=str(tmp / "idx"), name="hostile")
     result = ingest([folder], cfg)  # no exception escapes
+    build_index(cfg.index, corpus_embedder, result.documents, result.chunks)
+    return bad, result, Service(cfg, FaissStore.open(cfg.index, corpus_embedder), corpus_embedder)
+
+
+def test_hostile_files_are_kept_or_refused_by_name(hostile_service) -> None:
+    bad, result, _ = hostile_service
+    assert len(bad) >= 100
     titles = {d.title for d in result.documents}
     assert {TITLE.replace("测试工作", f"第{i}项测试工作") for i in range(5)} <= titles, "every good notice is kept"
     kept_files = {d.source_file for d in result.documents}
@@ -93,14 +106,15 @@ def test_hostile_files_and_questions(tmp_path: Path, corpus_cfg: Config, corpus_
         name = os.fsencode(path.name).decode("utf-8", "backslashreplace")
         assert name in kept_files or path.name in refused, f"{name}: neither kept nor refused"
     assert all(reason.strip() for reason in refused.values())
-
-    build_index(cfg.index, corpus_embedder, result.documents, result.chunks)
-    service = Service(cfg, FaissStore.open(cfg.index, corpus_embedder), corpus_embedder)
-    questions = hostile_strings(1000, seed=29, max_len=300) + ["补贴金额是多少？", "测试标准有哪些？"]
-    answers = [service.ask(q) for q in questions]  # any exception fails the test
-    assert all(isinstance(a, Answer) and a.text for a in answers)
-    injected = service.ask("测试平台建设补贴金额是多少？")
+    injected = hostile_service[2].ask("测试平台建设补贴金额是多少？")
     assert "999亿元" not in injected.text or any("向AI发出指令" in n for n in injected.notes)
+
+
+@pytest.mark.parametrize("batch", range(BATCHES))
+def test_hostile_questions_always_get_an_answer(hostile_service, batch: int) -> None:
+    service = hostile_service[2]
+    answers = [service.ask(q) for q in QUESTIONS[batch::BATCHES]]  # any exception fails the test
+    assert all(isinstance(a, Answer) and a.text for a in answers)
 
 
 def test_cli_never_prints_a_traceback_for_bad_input(tmp_path: Path) -> None:
