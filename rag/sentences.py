@@ -16,13 +16,24 @@ from rag.records import Chunk
 from rag.textnorm import fold
 
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”」』）)]?)?")
+_CITED = r"(?:\s*\[\d+\])*"  # an answer sentence keeps the citation markers that follow it
 _WORD_RUN = re.compile(r"[\u3400-\u9fff0-9a-z〔〕%.]+")
 MIN_UNIT_CHARS = 6  # shorter pieces (a bare “(一)”, “附件:”) state nothing worth quoting
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a clause, verbatim, each with its end punctuation; blank pieces dropped."""
-    return [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+def sentence_spans(text: str, cited: bool = False) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence: verbatim, with its end punctuation (and, ``cited``, the ``[n]`` after it).
+
+    The one sentence splitter: clause chunking cuts long clauses at these ends, answers quote these units,
+    verification reads an answer's claims sentence by sentence.
+    """
+    pattern = re.compile(_SENTENCE.pattern + _CITED) if cited else _SENTENCE
+    return [m.span() for m in pattern.finditer(text) if m.group(0).strip()]
+
+
+def split_sentences(text: str, cited: bool = False) -> list[str]:
+    """Sentences of ``text`` (see :func:`sentence_spans`); blank pieces dropped."""
+    return [text[a:b] for a, b in sentence_spans(text, cited)]
 
 
 def answer_units(text: str) -> list[str]:

@@ -76,13 +76,14 @@ class Service:
         self._swap()
 
     @classmethod
-    def open(cls, cfg: Config, progress: bool = False, create: bool = False) -> Service:
-        """Open the configured store; ``create`` starts an empty one if nothing is built (build, first add).
+    def open(cls, cfg: Config, progress: bool = False, create: bool = False, replace: bool = False) -> Service:
+        """Open the configured store; ``create`` starts an empty one if nothing is built (first add);
+        ``replace`` neither reads nor checks what is stored, for a :meth:`build` that replaces it.
 
         ``progress`` reports long embedding runs on stderr (CLI use).
         """
         embedder = make_embedder(cfg.embed, progress=progress)
-        return cls(cfg, make_store(cfg, embedder, create=create), embedder)
+        return cls(cfg, make_store(cfg, embedder, create=create, replace=replace), embedder)
 
     def _swap(self) -> None:
         retriever = HybridRetriever(self.store, self.embedder, self.cfg.retrieve)

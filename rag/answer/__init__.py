@@ -34,11 +34,12 @@ from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
 from rag.config import Config
+from rag.embed import Embedder
 from rag.records import Answer, Chunk, Citation, Hit
 from rag.retrieve import Retrieval, limit_question
 from rag.textnorm import fold
 
-__all__ = ["Answerer", "Retriever", "Embedder", "Evidence"]
+__all__ = ["Answerer", "Retriever", "Evidence"]
 
 LLM_FALLBACK_SEPARATOR = "\n\n"
 NEAREST_CARDS = 3  # clauses shown with a refusal
@@ -54,10 +55,6 @@ class Retriever(Protocol):
     def unit_vectors(self, chunk: Chunk) -> np.ndarray: ...
 
     def document_chunks(self, doc_id: str) -> list[Chunk]: ...
-
-
-class Embedder(Protocol):
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,6 @@ from rag.sentences import bigrams, split_sentences
 from rag.records import Citation
 from rag.textnorm import canonical_doc_number, compact, fold
 
-_ANSWER_SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+)?(?:\s*\[\d+\])*")
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])(?!\d)")
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
 _UNIT = r"(?:%|‰|个百分点|[万亿千百]*(?:元|美元|平方米|平方公里|亩|个|家|项|人|次|户|台|套|倍|天|日|小时|条|批|名|所|吨|千瓦|兆瓦|张|件)|[万亿])?"
@@ -108,9 +107,9 @@ def verify(text: str, clauses: Sequence[Clause], quotes: Mapping[int, str] | Non
         return f"[{renumber[n]}]" if n in renumber else ""
 
     claims: dict[int, list[str]] = {n: [] for n in order}
-    for m in _ANSWER_SENTENCE.finditer(text):
-        for n in {int(x) for x in re.findall(r"\[(\d+)\]", m.group(0))} & set(order):
-            claims[n].append(m.group(0))
+    for sentence in split_sentences(text, cited=True):
+        for n in {int(x) for x in re.findall(r"\[(\d+)\]", sentence)} & set(order):
+            claims[n].append(sentence)
     new_text = re.sub(r"\[(\d+)\]", rewrite, text)
     new_text = re.sub(r"(\[\d+\])(?:\1)+", r"\1", new_text).strip()
 

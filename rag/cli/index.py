@@ -52,10 +52,10 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _open(cfg: Config, create: bool = False):
+def _open(cfg: Config, create: bool = False, replace: bool = False):
     from rag.service import Service
 
-    return Service.open(cfg, progress=True, create=create)
+    return Service.open(cfg, progress=True, create=create, replace=replace)
 
 
 def _errors(result) -> None:
@@ -80,7 +80,7 @@ def _run(action, cfg: Config) -> int:
 def build(args: argparse.Namespace, cfg: Config) -> int:
     def action() -> int:
         started = time.perf_counter()
-        service = _open(cfg, create=True)
+        service = _open(cfg, replace=True)
         print(f"building the {cfg.store.backend} store with {service.embedder.id} "
               "(texts already in the vector cache are not embedded again) …", flush=True)
         built = service.build(args.paths or [cfg.corpus], progress=True)

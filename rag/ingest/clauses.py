@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.records import PATH_SEP, Chunk, Document, stable_id
+from rag.sentences import sentence_spans
 from rag.tokens import count_tokens
 
 if TYPE_CHECKING:  # clean.py imports this module for ``starts_with_marker``
     from rag.ingest.clean import CleanText
 
-CHUNKER_VERSION = "clauses-1"  # bump when chunk boundaries or paths change: indexes check it
+CHUNKER_VERSION = "clauses-2"  # 2: long clauses cut at rag.sentences ends; bump when chunk boundaries or paths change: indexes check it
 
 _CN = "一二三四五六七八九十百零"
 _MARKERS: tuple[tuple[str, int, str], ...] = (
@@ -42,7 +43,6 @@ _CLOSING = re.compile(
     r"起施行|起实施|有效期|此件公开发布|^附件|^[^。]{2,300}?\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:[(（]此件公开发布[)）])?$"
 )
 _CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")}
-_SENTENCE_END = re.compile(r"(?<=[。；;!！?？])|\n")
 
 
 def starts_with_marker(text: str) -> bool:
@@ -242,7 +242,7 @@ class ClauseChunker:
         """Split ``[start, end)`` at sentence ends so each piece fits ``max_tokens`` (never mid-sentence)."""
         if count_tokens(text[start:end], self.encoding) <= self.max_tokens:
             return [(start, end)]
-        cuts = sorted({start, end, *(start + m.end() for m in _SENTENCE_END.finditer(text[start:end]))})
+        cuts = sorted({start, end, *(start + b for _, b in sentence_spans(text[start:end]))})
         pieces: list[tuple[int, int]] = []
         a = start
         for prev_cut, cut in zip(cuts, cuts[1:]):

@@ -29,7 +29,9 @@ class FaissStore:
         self._set(index)
 
     @classmethod
-    def open(cls, cfg: IndexConfig, embedder: Embedder, create: bool = False) -> FaissStore:
+    def open(cls, cfg: IndexConfig, embedder: Embedder, create: bool = False, replace: bool = False) -> FaissStore:
+        if replace:
+            return cls(cfg, embedder, empty_index(cfg, embedder))
         try:
             return cls(cfg, embedder, load_index(cfg, embedder))
         except IndexNotFoundError:

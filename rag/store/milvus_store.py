@@ -68,8 +68,9 @@ class MilvusStore:
         self.alias = cfg.collection
 
     @classmethod
-    def open(cls, cfg: StoreConfig, embedder: Embedder, create: bool = False, root: Path | None = None) -> MilvusStore:
-        """Connect; without ``create`` a missing collection raises with the command that builds it."""
+    def open(cls, cfg: StoreConfig, embedder: Embedder, create: bool = False, replace: bool = False) -> MilvusStore:
+        """Connect; without ``create`` a missing collection raises with the command that builds it; with
+        ``replace`` what is stored is not checked (a rebuild follows)."""
         from pymilvus import MilvusClient
 
         # pymilvus logs every expected miss (and Lite's client-side timestamps) as warnings with tracebacks
@@ -84,8 +85,9 @@ class MilvusStore:
         store = cls(cfg, embedder, client, uri)
         if client.has_collection(store.alias):
             client.load_collection(store.alias)  # a reopened collection is "released" until loaded
-            store._check(store._manifest())
-        elif not create:
+            if not replace:
+                store._check(store._manifest())
+        elif not (create or replace):
             raise StoreNotFoundError(f"no Milvus collection {store.alias!r} at {uri}; build it with: "
                                      "policy-rag index build [PATH ...] (with [store] backend = \"milvus\")")
         return store
