@@ -47,7 +47,8 @@ from rag.sentences import quotable_units
 
 from rag.ingest import CHUNKER_VERSION, document_key
 from rag.lexical import BM25Index
-from rag.store.base import StoreError, StoreMismatchError, StoreNotFoundError, embed_chunks, removed_by, replaced_by, text_hash
+from rag.store.base import (StoreError, StoreMismatchError, StoreNotFoundError, embed_chunks, mismatches, removed_by,
+                            replaced_by, text_hash)
 
 FORMAT_VERSION = 2  # 2: units.npy (sentence vectors)
 
@@ -307,15 +308,7 @@ def _read_manifest(cfg: IndexConfig) -> tuple[Path, dict[str, Any]]:
 
 def check_compatible(manifest: dict[str, Any], embedder: Embedder, where: Path) -> None:
     """Raise :class:`IndexMismatchError` unless the index matches this embedder and chunker."""
-    built = manifest.get("embedder", {})
-    problems = []
-    if built.get("id") != embedder.id or int(built.get("dim", -1)) != int(embedder.dim):
-        problems.append(f"embedder {built.get('id')} (dim {built.get('dim')}), "
-                        f"but the configured one is {embedder.id} (dim {embedder.dim})")
-    if manifest.get("chunker_version") != CHUNKER_VERSION:
-        problems.append(f"chunker version {manifest.get('chunker_version')}, current is {CHUNKER_VERSION}")
-    if manifest.get("format") != FORMAT_VERSION:
-        problems.append(f"index format {manifest.get('format')}, current is {FORMAT_VERSION}")
+    problems = mismatches(manifest, embedder, FORMAT_VERSION)
     if problems:
         raise IndexMismatchError(f"index at {where}/ was built with " + "; ".join(problems)
                                  + ".\nrebuild with: policy-rag index build [PATH ...] "

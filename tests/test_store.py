@@ -87,7 +87,7 @@ def lite_server(tmp_path_factory) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-class TestMilvusServerByURI(StoreContract):
+class TestMilvusServerByURI(TestMilvusLiteStore):
     """The same client code against a server: one collection per test, one server per module."""
 
     @pytest.fixture
@@ -96,10 +96,6 @@ class TestMilvusServerByURI(StoreContract):
         s = _milvus(self.cfg, corpus_embedder)
         yield s
         s.close()
-
-    def reopen(self, store: Store) -> Store:
-        store.close()
-        return _milvus(self.cfg, store.embedder)  # type: ignore[attr-defined]
 
 
 @pytest.mark.skipif(not os.environ.get("MILVUS_URI"), reason="set MILVUS_URI (and MILVUS_TOKEN) to test a real Milvus")

@@ -10,13 +10,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from rag.embed import Embedder
-from rag.ingest import document_key
+from rag.ingest import CHUNKER_VERSION, document_key
 from rag.records import Chunk, Document
 from rag.sentences import quotable_units
 from rag.textnorm import compact
 
 __all__ = ["Filters", "Ranked", "Store", "StoreError", "StoreNotFoundError", "StoreMismatchError", "embed_chunks",
-           "removed_by", "replaced_by", "rrf", "same_text", "text_hash"]
+           "mismatches", "removed_by", "replaced_by", "rrf", "same_text", "text_hash"]
 
 
 class StoreError(ValueError):
@@ -139,6 +139,20 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections and folder locks (Milvus Lite locks its folder to one process)."""
         ...
+
+
+def mismatches(manifest: dict[str, Any], embedder: Embedder, format_version: int) -> list[str]:
+    """Why stored data cannot serve this embedder and chunker (empty when it can): every backend's check."""
+    built = manifest.get("embedder", {})
+    problems = []
+    if built.get("id") != embedder.id or int(built.get("dim", -1)) != int(embedder.dim):
+        problems.append(f"embedder {built.get('id')} (dim {built.get('dim')}), "
+                        f"but the configured one is {embedder.id} (dim {embedder.dim})")
+    if manifest.get("chunker_version") != CHUNKER_VERSION:
+        problems.append(f"chunker version {manifest.get('chunker_version')}, current is {CHUNKER_VERSION}")
+    if manifest.get("format") != format_version:
+        problems.append(f"format {manifest.get('format')}, current is {format_version}")
+    return problems
 
 
 def rrf(legs: Sequence[Ranked], weights: Sequence[float], k: int, rrf_k: int) -> Ranked:

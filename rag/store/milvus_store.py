@@ -34,7 +34,7 @@ from rag.ingest import CHUNKER_VERSION, document_key
 from rag.records import Chunk, Document
 from rag.sentences import quotable_units
 from rag.store.base import (Filters, Ranked, StoreError, StoreMismatchError, StoreNotFoundError, embed_chunks,
-                            removed_by, replaced_by)
+                            mismatches, removed_by, replaced_by)
 from rag.textnorm import fold
 
 FORMAT_VERSION = 1
@@ -99,15 +99,7 @@ class MilvusStore:
         return json.loads(rows[0]["record"]) if rows else {}
 
     def _check(self, manifest: dict[str, Any]) -> None:
-        built = manifest.get("embedder", {})
-        problems = []
-        if built.get("id") != self.embedder.id or int(built.get("dim", -1)) != int(self.embedder.dim):
-            problems.append(f"embedder {built.get('id')} (dim {built.get('dim')}), but the configured one is "
-                            f"{self.embedder.id} (dim {self.embedder.dim})")
-        if manifest.get("chunker_version") != CHUNKER_VERSION:
-            problems.append(f"chunker version {manifest.get('chunker_version')}, current is {CHUNKER_VERSION}")
-        if manifest.get("format") != FORMAT_VERSION:
-            problems.append(f"store format {manifest.get('format')}, current is {FORMAT_VERSION}")
+        problems = mismatches(manifest, self.embedder, FORMAT_VERSION)
         if problems:
             raise StoreMismatchError(f"Milvus collection {self.alias!r} at {self.uri} was built with "
                                      + "; ".join(problems) + ".\nrebuild with: policy-rag index build [PATH ...]")
