@@ -12,20 +12,17 @@ export TOKENIZERS_PARALLELISM = false
 
 .PHONY: setup browser ocr demo test bench clean
 
-# The chat needs only the ui extra (no torch, no test tools); `make test` installs everything.
-# pip is quiet for long stretches while it builds and installs: a line every 5 s says it is still at work.
-PIP = ( while sleep 5; do echo "  … pip still installing"; done ) & beat=$$!; $(BIN)/pip install -q
-
+# The chat needs only the ui and formats extras (no torch, no test tools); `make test` installs everything.
+# scripts/install.sh uses uv when it can (seconds) and pip otherwise (minutes, with a heartbeat line every 5 s).
 $(CHAT): pyproject.toml
 	$(PY) -m venv $(VENV)
 	@echo "installing what the chat needs into $(VENV) …"
-	@$(PIP) --upgrade pip; rc=$$?; kill $$beat; exit $$rc
-	@$(PIP) -e ".[ui,formats]"; rc=$$?; kill $$beat; exit $$rc
+	@scripts/install.sh $(VENV) ui,formats
 	touch $(CHAT)
 
 $(STAMP): $(CHAT)
 	@echo "installing the test tools and optional backends into $(VENV) …"
-	@$(PIP) -e ".[ui,st,dev,formats,milvus]"; rc=$$?; kill $$beat; exit $$rc
+	@scripts/install.sh $(VENV) ui,st,dev,formats,milvus
 	touch $(STAMP)
 
 setup: $(STAMP)
