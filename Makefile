@@ -49,7 +49,7 @@ demo: $(CHAT) ocr
 	$(BIN)/policy-rag serve
 
 test: setup browser ocr
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --durations=15
 
 bench: setup
 	$(BIN)/python bench/retrieval.py
