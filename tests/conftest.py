@@ -13,6 +13,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# gRPC's C core logs every keepalive GOAWAY from the loopback `milvus-lite server` (tests/test_store.py)
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
