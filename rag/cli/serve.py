@@ -64,20 +64,6 @@ def bind_problem(host: str, logins: list[tuple[str, str]], insecure: bool) -> st
             "or --insecure to serve it open anyway.")
 
 
-def index_missing_message(cfg: Config) -> str | None:
-    """Why the index cannot be served, with the commands that build it; None when it is there."""
-    path = cfg.index.path
-    if path.is_dir() and any(path.iterdir()):
-        return None
-    name = "" if cfg.index.name == "default" else f"--index-name {cfg.index.name} "
-    return (
-        f"policy-rag serve: no index at {path}/.\n"
-        "Build it first:\n"
-        f"  policy-rag {name}index build {cfg.corpus}\n"
-        "(or `make demo`, which ingests data/corpus, builds the index and starts the chat)"
-    )
-
-
 def serve(args: argparse.Namespace, cfg: Config) -> int:
     """Open the index once, build the page, serve until interrupted."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -93,19 +79,19 @@ def serve(args: argparse.Namespace, cfg: Config) -> int:
         return 2
     if not is_loopback(args.host) and not logins:
         print(f"policy-rag serve: warning: serving {args.host} with no login (--insecure)", file=sys.stderr)
-    missing = index_missing_message(cfg)
-    if missing:
-        print(missing, file=sys.stderr)
-        return 1
+    print(f"policy-rag serve: loading the embedder and the {cfg.store.backend} store …", flush=True)
     from rag.service import Service
-    from ui.app import build_app, launch
+    from rag.store import StoreError, StoreMismatchError, StoreNotFoundError
 
     try:
         service = Service.open(cfg)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"policy-rag serve: cannot open the index at {cfg.index.path}/: {exc}\n"
-              f"Rebuild it: policy-rag index build {cfg.corpus}", file=sys.stderr)
+    except (StoreNotFoundError, StoreMismatchError, StoreError) as exc:
+        print(f"policy-rag serve: {exc}\n(`make demo` ingests data/corpus, builds the index and starts the chat)",
+              file=sys.stderr)
         return 1
+    print("policy-rag serve: starting the web server …", flush=True)
+    from ui.app import build_app, launch
+
     print(f"policy-rag: {service.status()['documents']} documents, answering with {service.backend}; "
           f"open http://{args.host}:{args.port}/", flush=True)
     launch(build_app(service, cfg), args.host, args.port, concurrency=args.concurrency, auth=logins or None)
