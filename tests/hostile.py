@@ -37,5 +37,5 @@ def hostile_strings(n: int, seed: int = 0, max_len: int = 3000) -> list[str]:
                 parts.append("".join(chr(rng.randrange(0x110000)) for _ in range(rng.randint(1, 20))))
             else:
                 parts.append(rng.choice(pools[kind]) * rng.choice((1, 1, 2, 5, 30)))
-        out.append("".join(parts)[: rng.choice((16, 64, 512, max_len))])
+        out.append("".join(parts)[: min(rng.choice((16, 64, 512, max_len)), max_len)])
     return out

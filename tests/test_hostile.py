@@ -76,7 +76,9 @@ def hostile_files(folder: Path, n: int = 120, seed: int = 3) -> list[Path]:
     return made
 
 
-QUESTIONS = hostile_strings(1000, seed=29, max_len=300) + ["补贴金额是多少？", "测试标准有哪些？"]
+# Up to 128 characters (the fixed classes include longer ones): the path through Service is what is under test
+# here; the embedder's own fuzz test (tests/test_embed_fuzz.py) feeds it 10,000 strings of up to 3,000.
+QUESTIONS = hostile_strings(1000, seed=29, max_len=128) + ["补贴金额是多少？", "测试标准有哪些？"]
 BATCHES = 4  # the 1,002 questions in four tests, so a parallel run (pytest -n) spreads them
 
 
