@@ -146,6 +146,7 @@ class AnswerConfig:
     min_quote_chars: int = 40  # a best unit shorter than this is followed by the next unit of its clause
     list_chars: int = 260  # a list answer's items stop here
     part_candidates: int = 30  # best units searched for each part of a multi-part question
+    part_quoted_margin: float = 0.2  # a part is answered from a clause already quoted when its unit fits within this
     answerability: str = ""  # answerability model JSON; "" = the bundled rag/answer/answerability.json
 
 

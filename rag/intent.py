@@ -60,7 +60,9 @@ _KNOWN_PLACES = re.compile(
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _IN_CHARGE = re.compile(r"牵头|负责|主管|责任|协调|对接|受理|审核|承办|落实")
-_COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|一样吗|哪个(?:多|高|大|早)|相比|和.{1,20}比")
+# “和/跟…比” within one clause of the question; “比上年/同比” is a growth rate, not two things compared
+_COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|一样吗|哪个(?:多|高|大|早)|相比|"
+                      r"[和跟与][^，,。？?；;！!]{1,20}比(?!上年|去年|前年|上一年|往年)")
 _PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有|此外|以及|同时|顺便问一下|顺便问|再问一下|那么)[，,]?")
 
 

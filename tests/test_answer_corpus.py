@@ -79,6 +79,13 @@ def test_user_phrased_question_is_answered_with_the_fact(answerer: Answerer, que
     assert answer.unsupported == ()
 
 
+def test_a_part_already_answered_by_the_quoted_clause_adds_no_citation(answerer: Answerer) -> None:
+    """“收入多少？比上年涨了多少？”: both figures sit in one sentence of the 公报; no second clause is cited."""
+    answer = answerer.ask("2022年浙江软件和信息服务这一块总共收入了多少钱？比上年涨了多少？")
+    assert "10770.9" in compact(answer.text) and "17.5%" in compact(answer.text), answer.text
+    assert len(answer.citations) == 1, answer.text
+
+
 def test_follow_up_without_llm_resolves_against_history(answerer: Answerer) -> None:
     first = answerer.ask("国家科技型中小企业评价的申报条件是什么？")
     follow = answerer.ask("那申报截止时间呢？", history=[("国家科技型中小企业评价的申报条件是什么？", first.text)])

@@ -143,6 +143,12 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) 
             return s.score + overlap - cfg.kind_penalty * (not stated)
 
         pick = max(scored[: cfg.part_candidates], key=fit)
+        # a unit of a clause already quoted that fits nearly as well answers the part without another
+        # citation (the second figure of “…多少项目？技改投资和覆盖率目标呢？” sits in the same clause)
+        quoted = {c.clause.n for c in chosen}
+        near = max((s for s in scored if s.clause.n in quoted), key=fit)
+        if pick.clause.n not in quoted and fit(near) >= fit(pick) - cfg.part_quoted_margin:
+            pick = near
         if pick not in chosen:
             chosen.append(pick)
     return chosen[: cfg.extract_sentences + 1]
