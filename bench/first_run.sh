@@ -52,6 +52,7 @@ if [ "${1:-}" = "--test" ]; then
   t0=$(date +%s)
   make test > "$WORK/test.log" 2>&1; rc=$?
   echo "make test: exit $rc in $(( $(date +%s) - t0 )) s; $(grep -E '[0-9]+ passed' "$WORK/test.log" | tail -1)"
+  grep -A6 "slowest" "$WORK/test.log" | tail -6
   echo "venv of make test: $(du -sh .venv | cut -f1)"
 fi
 rm -rf "$WORK"

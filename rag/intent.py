@@ -28,13 +28,17 @@ QUESTION_WORDS = re.compile(
 _ASKS: dict[str, re.Pattern[str]] = {
     "money": re.compile(r"多少钱|金额|几[万千百]|(?:奖励|补助|补贴|资助|奖补|支持|补|给|发|贴息|扶持)(?:了)?多少|"
                         r"多少(?:资金|经费|补贴|奖励|补助|钱)|最多(?:能)?(?:给|补|拿|领|申请)|上限|封顶"),
+    # money the government pays (补/奖/资助多少): a figure of investment or revenue does not answer it
+    "grant": re.compile(r"(?:补|奖|资助|扶持|配套|贴息|给|发|拿|领)(?:了|给)?(?:多少|几[万千百]|啥标准)|"
+                        r"(?:补贴|补助|奖励|奖金|资助|奖补|扶持资金|配套资金|补偿)(?:的)?(?:标准|金额|额度)?(?:是|有|能有|能给)?多少|"
+                        r"(?:最多|最高)(?:能)?(?:给|补|拿|领|奖)"),
     "number": re.compile(r"多少|(?<!哪)几[个家项年天批类名人次倍条件万千百]|比例|百分之|几成|多大|上限|最高|最多|至少|不低于|不少于|"
                          r"标准是|目标是|排第几|第几"),
     "date": re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号(?!文)|日期|截止|期限|有效期|多久|多长时间|哪年|几年|到哪年|"
                        r"什么时间|啥时间"),
     "list": re.compile(r"哪些|哪几|有啥|都有什么|包括什么|包括哪|包含|列一下|几类|几种|几方面|几项|都有谁|都是谁"),
     "yes_no": re.compile(r"能不能|可不可以|可以吗|能否|是否|行不行|算不算|有没有|是不是|会不会|要不要|需不需要|还能|吗[？?]?$"),
-    "procedure": re.compile(r"怎么申请|怎么申报|如何申报|如何申请|怎么报|去哪|向谁|找谁|流程|步骤|程序|材料|怎么办|怎么弄|怎么操作|"
+    "procedure": re.compile(r"怎么申请|怎么申报|如何申报|如何申请|怎么报|去哪|向谁|找谁|流程|步骤|程序|(?<!新)材料|怎么办|怎么弄|怎么操作|"
                             r"在哪(?:里)?(?:报|申请|提交)|提交什么|走什么"),
     "condition": re.compile(r"条件|要求|门槛|够不够|符合|资格|够格|哪些企业|什么企业|什么样的|谁可以|能享受|适用"),
     "contact": re.compile(r"电话|联系|咨询|热线|邮箱|地址|寄到|寄哪|送到哪|交到哪|网址|网站|平台|系统"),
@@ -70,7 +74,7 @@ _PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有|此外|以及|同�
 class Intent:
     """What a question asks: kinds of fact, document-record fields, its parts and qualifiers."""
 
-    kinds: tuple[str, ...]  # money | number | date | list | yes_no | procedure | condition
+    kinds: tuple[str, ...]  # grant | money | number | date | list | yes_no | procedure | condition | …
     meta: tuple[str, ...]  # issuer | docno | issued | valid: answered from the document record
     parts: tuple[str, ...]  # the sub-questions of a multi-part question (one when it is single)
     places: tuple[str, ...]
@@ -86,7 +90,7 @@ class Intent:
     def fact_kinds(self) -> tuple[str, ...]:
         """The kinds a sentence must state to answer (``money`` implies ``number``)."""
         kinds = tuple(k for k in self.kinds if k in _FACT_PATTERNS)
-        return tuple(k for k in kinds if not (k == "number" and "money" in kinds))
+        return tuple(k for k in kinds if not (k == "number" and "money" in kinds) and not (k == "money" and "grant" in kinds))
 
 
 def read_intent(question: str) -> Intent:
@@ -97,7 +101,7 @@ def read_intent(question: str) -> Intent:
     if _IN_CHARGE.search(q):  # “哪个部门牵头/负责” asks who does the work, which the body says, not who signed
         meta = tuple(m for m in meta if m != "issuer")
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
-        kinds = tuple(k for k in kinds if k not in ("date", "number", "money"))
+        kinds = tuple(k for k in kinds if k not in ("date", "number", "money", "grant"))
     places = _places(q)
     years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
     parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3)
@@ -121,11 +125,15 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "number": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:%|[万亿千百]|[元个家项倍名人次分件批类所亩天年]|"
                          r"个月|平方米|个百分点)|[一二三四五六七八九十两百千万亿]+(?:元|万|亿|%|个|家|项|倍|名|人|次)|百分之|一半|翻番"),
     "money": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:[万亿千百]*元|%)|百分之|[一二三四五六七八九十两百千万]+元"),
+    "grant": re.compile(r"给予|奖励|奖补|补助|补贴|补偿|资助|贴息|扶持|支持|申领|领取|兑现|发放|额度|减免|免征|返还|配套|一次性"),
     "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|平台|系统|网站"),
     "in_charge": re.compile(r"责任单位|牵头|负责|主管部门|[厅局委办]、|[厅局委办][)）]"),
 }
 
 
 def states(sentence: str, kind: str) -> bool:
-    """Whether ``sentence`` states a fact of ``kind`` (money, number, date)."""
+    """Whether ``sentence`` states a fact of ``kind`` (money, number, date); a grant is an amount beside a
+    word of paying (给予/补助/奖励/资助…), so “拉动投资500亿元” does not answer “每个项目补多少钱”."""
+    if kind == "grant":
+        return bool(_FACT_PATTERNS["money"].search(sentence) and _FACT_PATTERNS["grant"].search(sentence))
     return bool(_FACT_PATTERNS[kind].search(sentence))

@@ -22,14 +22,15 @@ while read -r key values; do
   for v in $values; do flags+=("--$key" "$v"); done
 done < <(pip_settings)
 
+# a line every 4 s while either installer works quietly: a first run is never silent for long
+start=$SECONDS
+( while sleep 4; do echo "  … still installing ($((SECONDS - start)) s)"; done ) & beat=$!
+trap 'kill "$beat" 2>/dev/null' EXIT
+
 if "$py" -m pip install -q uv >/dev/null 2>&1 \
    && "$venv/bin/uv" pip install --python "$py" --native-tls -q "${flags[@]}" -e ".[$extras]"; then
   exit 0
 fi
 
 echo "uv could not do the install; installing with pip (a few minutes) …"
-( while sleep 5; do echo "  … pip still installing"; done ) & beat=$!
 "$py" -m pip install -q --upgrade pip && "$py" -m pip install -q -e ".[$extras]"
-rc=$?
-kill "$beat"
-exit "$rc"

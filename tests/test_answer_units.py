@@ -9,7 +9,7 @@ import pytest
 
 from rag.answer import Answerer
 from rag.answer.answerability import AnswerabilityModel, auc, fit
-from rag.intent import read_intent
+from rag.intent import read_intent, states
 from rag.answer.condense import condense_heuristic, is_follow_up
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, quote
@@ -122,7 +122,7 @@ def test_not_stated_says_what_is_missing_and_quotes_the_nearest_clause() -> None
 
 def test_intent_reads_what_is_asked() -> None:
     money = read_intent("杭州的算力券一年最多能给一家企业补多少钱？")
-    assert money.fact_kinds == ("money",) and money.places == ("杭州",)
+    assert money.fact_kinds == ("grant",) and money.places == ("杭州",)
     meta = read_intent("浙江软件业那份2022年统计公报，是哪几个部门一起发的，文号多少？")
     assert set(meta.meta) == {"issuer", "docno"} and meta.fact_kinds == () and meta.years == ("2022",)
     assert "list" in read_intent("追溯体系主要管哪几类？").kinds and not read_intent("主要管哪几类？").fact_kinds
@@ -130,6 +130,9 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("小区里装电梯补多少？").places == ()  # 小区 is no place
     assert read_intent("杭州和宁波的算力券比一比？").compare and read_intent("两地补贴分别多少？").compare
     assert not read_intent("软件和信息服务收入多少？比上年涨了多少？").compare  # a growth rate, not a comparison
+    assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays
+    assert read_intent("软件收入多少钱？").fact_kinds == ("money",) and "procedure" not in read_intent("新材料补多少？").kinds
+    assert states("按设备投资额的10%给予补助", "grant") and not states("直接拉动技改投资500亿元以上", "grant")
 
 
 def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:
