@@ -89,10 +89,12 @@ def serve(args: argparse.Namespace, cfg: Config) -> int:
         print(f"policy-rag serve: {exc}\n(`make demo` ingests data/corpus, builds the index and starts the chat)",
               file=sys.stderr)
         return 1
-    print("policy-rag serve: starting the web server …", flush=True)
+    print("policy-rag serve: loading the web framework (gradio) …", flush=True)
     from ui.app import build_app, launch
 
-    print(f"policy-rag: {service.status()['documents']} documents, answering with {service.backend}; "
-          f"open http://{args.host}:{args.port}/", flush=True)
-    launch(build_app(service, cfg), args.host, args.port, concurrency=args.concurrency, auth=logins or None)
+    print(f"policy-rag: {service.status()['documents']} documents, answering with {service.backend}", flush=True)
+    print("policy-rag serve: building the chat page and starting the web server …", flush=True)
+    app = build_app(service, cfg)
+    print(f"policy-rag serve: open http://{args.host}:{args.port}/", flush=True)
+    launch(app, args.host, args.port, concurrency=args.concurrency, auth=logins or None)
     return 0
