@@ -7,8 +7,10 @@ On a terminal it is a tqdm bar (count, rate, ETA); otherwise (CI logs, pipes) a 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TextIO, TypeVar
 
 T = TypeVar("T")
@@ -37,3 +39,23 @@ def track(items: Iterable[T], total: int, desc: str, stream: TextIO | None = Non
     elapsed = time.perf_counter() - start
     if elapsed >= every:  # short steps stay quiet: their result line follows at once
         print(f"{desc}: {done}/{total} {unit} in {elapsed:.1f} s", file=stream, flush=True)
+
+
+@contextmanager
+def heartbeat(desc: str, stream: TextIO | None = None, every: float = 3.0) -> Iterator[None]:
+    """A line every ``every`` seconds while a step with no count runs (importing gradio in a fresh venv)."""
+    stream = stream or sys.stdout
+    done = threading.Event()
+    start = time.perf_counter()
+
+    def beat() -> None:
+        while not done.wait(every):
+            print(f"{desc}: still working ({time.perf_counter() - start:.0f} s)", file=stream, flush=True)
+
+    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

@@ -123,6 +123,24 @@ def test_progress_off_a_terminal_is_plain_periodic_lines():
     assert lines and all(line.startswith("eval: ") for line in lines) and lines[-1].startswith("eval: 3/3 question in")
 
 
+def test_heartbeat_speaks_while_a_step_without_a_count_runs_and_stops_after():
+    import io
+    import time
+
+    from rag.progress import heartbeat
+
+    out = io.StringIO()
+    with heartbeat("serve: loading gradio", stream=out, every=0.02):
+        time.sleep(0.09)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 2 and all(line.startswith("serve: loading gradio: still working (") for line in lines)
+    time.sleep(0.05)
+    assert out.getvalue().splitlines() == lines  # silent once the step is over
+    with heartbeat("quick", stream=out, every=1.0):
+        pass
+    assert "quick" not in out.getvalue()
+
+
 def test_judge_parses_verdicts():
     assert parse_judgement('好的：{"supported": [true, false, true, true]}', 4) == 0.75
     assert parse_judgement("无法判断", 2) is None

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from rag.config import Config
+from rag.progress import heartbeat
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -90,11 +91,13 @@ def serve(args: argparse.Namespace, cfg: Config) -> int:
               file=sys.stderr)
         return 1
     print("policy-rag serve: loading the web framework (gradio) …", flush=True)
-    from ui.app import build_app, launch
+    with heartbeat("policy-rag serve: loading gradio"):  # seconds in a fresh venv, which has no bytecode yet
+        from ui.app import build_app, launch
 
     print(f"policy-rag: {service.status()['documents']} documents, answering with {service.backend}", flush=True)
     print("policy-rag serve: building the chat page and starting the web server …", flush=True)
-    app = build_app(service, cfg)
+    with heartbeat("policy-rag serve: building the page"):
+        app = build_app(service, cfg)
     print(f"policy-rag serve: open http://{args.host}:{args.port}/", flush=True)
     launch(app, args.host, args.port, concurrency=args.concurrency, auth=logins or None)
     return 0
