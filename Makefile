@@ -15,14 +15,13 @@ export TOKENIZERS_PARALLELISM = false
 # The chat needs only the ui and formats extras (no torch, no test tools); `make test` installs everything.
 # scripts/install.sh uses uv when it can (seconds) and pip otherwise (minutes, with a heartbeat line every 5 s).
 $(CHAT): pyproject.toml
-	$(PY) -m venv $(VENV)
-	@echo "installing what the chat needs into $(VENV) …"
-	@scripts/install.sh $(VENV) ui,formats
+	@echo "creating $(VENV) and installing what the chat needs into it …"
+	@PY=$(PY) scripts/install.sh $(VENV) ui,formats
 	touch $(CHAT)
 
 $(STAMP): $(CHAT)
 	@echo "installing the test tools and optional backends into $(VENV) …"
-	@scripts/install.sh $(VENV) ui,st,dev,formats,milvus
+	@PY=$(PY) scripts/install.sh $(VENV) ui,st,dev,formats,milvus
 	touch $(STAMP)
 
 setup: $(STAMP)
