@@ -168,6 +168,14 @@ def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
     assert condense_heuristic("它在哪里申报？", chained) == "关于国家科技型中小企业评价，在哪里申报？"
 
 
+def test_follow_up_naming_only_another_place_or_year_asks_the_previous_question_again() -> None:
+    history = [("杭州每年要新增多少家高企？", "344家。")]
+    assert condense_heuristic("那宁波呢？", history) == "宁波每年要新增多少家高企？"
+    assert condense_heuristic("温州那边呢？", history + [("那宁波呢？", "…")]) == "温州每年要新增多少家高企？"
+    assert condense_heuristic("那2024年呢？", [("2023年稳岗返还截止到什么时候？", "…")]) == "2024年稳岗返还截止到什么时候？"
+    assert condense_heuristic("那宁波的研发投入呢？", history) == "关于杭州每年要新增家高企，宁波的研发投入？"  # the topic rule, unchanged
+
+
 def test_extractive_follow_up_retrieves_with_the_resolved_question() -> None:
     retriever = ListRetriever(CHUNKS)
     answer = Answerer(retriever, BigramEmbedder(), Config(), model=ANSWERS).ask(

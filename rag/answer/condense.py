@@ -4,7 +4,8 @@ With an LLM the condense prompt does it.  Without one, a rule that fits how Chin
 follow-ups are formed: “那申报截止时间呢？” keeps the *topic* of the previous question and
 asks a new *attribute* of it.  The topic of “X的Y是什么” is X (the attributive before the
 last 的); a follow-up is recognised by a leading/embedded anaphor (那、它、该政策…), a
-trailing 呢, or being too short to stand alone.
+trailing 呢, or being too short to stand alone.  “那宁波呢？” / “那2024年呢？” names nothing but
+another place or year: it asks the previous question again about that place or year.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.intent import QUESTION_WORDS
+from rag.intent import QUESTION_WORDS, read_intent
 
 _LEADING_ANAPHOR = re.compile(
     r"^(?:那么|那|那这个|那个|这个|这项|这些|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问)"
@@ -57,7 +58,28 @@ def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str
     if not current or not is_follow_up(question):
         return question
     rest = _LEADING_ANAPHOR.sub("", question.strip()).strip(_PUNCT).removesuffix("呢").strip(_PUNCT)
-    return f"关于{current}，{rest or question.strip()}？"
+    swapped = _swap(condense_heuristic(history[-1][0], history[:-1]), rest)
+    return swapped or f"关于{current}，{rest or question.strip()}？"
+
+
+_FILLER = re.compile(r"[的年市县区]|那边|这边|那里|的话")
+
+
+def _swap(previous: str, rest: str) -> str | None:
+    """The previous question with its place/year replaced, when ``rest`` names only another place/year."""
+    new = read_intent(rest)
+    named = [*new.places, *new.years]
+    left = rest
+    for name in named:
+        left = left.replace(name, "")
+    if not named or QUESTION_WORDS.search(rest) or len(_FILLER.sub("", left).strip(_PUNCT)) > 1:
+        return None
+    old = read_intent(previous)
+    text, swapped = previous, False
+    for mine, theirs in ((new.places, old.places), (new.years, old.years)):
+        if mine and theirs and mine[0] != theirs[0]:
+            text, swapped = text.replace(theirs[0], mine[0]), True
+    return text if swapped else None
 
 
 def format_history(history: Sequence[tuple[str, str]], turns: int = 3, answer_chars: int = 300) -> str:
