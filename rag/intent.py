@@ -67,6 +67,8 @@ _IN_CHARGE = re.compile(r"牵头|负责|主管|责任|协调|对接|受理|审�
 # “和/跟…比” within one clause of the question; “比上年/同比” is a growth rate, not two things compared
 _COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|一样吗|哪个(?:多|高|大|早)|相比|"
                       r"[和跟与][^，,。？?；;！!]{1,20}比(?!上年|去年|前年|上一年|往年)")
+# “多少家民营跨国公司和领航企业”: one question word, two things counted
+_JOINED = re.compile(r"(?:多少|几)[^？?，,。；;]{0,12}[和与及、][^？?，,。；;]{1,12}")
 _PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有|此外|以及|同时|顺便问一下|顺便问|再问一下|那么)[，,]?")
 
 
@@ -106,7 +108,8 @@ def read_intent(question: str) -> Intent:
     years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
     parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3)
     asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))
-    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), asked >= 2 or len(parts) > 1)
+    several = asked >= 2 or len(parts) > 1 or bool(_JOINED.search(q))
+    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several)
 
 
 def question_bigrams(question: str) -> set[str]:
