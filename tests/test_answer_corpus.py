@@ -86,6 +86,13 @@ def test_a_part_already_answered_by_the_quoted_clause_adds_no_citation(answerer:
     assert len(answer.citations) == 1, answer.text
 
 
+def test_a_list_part_quotes_the_items_that_follow_the_clause_introducing_them(answerer: Answerer) -> None:
+    """“(二)直通车条件 …符合下列条件中的一项…:” and its items are two chunks; the list part quotes the items."""
+    answer = answerer.ask("听说有高企证书可以直接认定科小？除了这个还有哪些直通车情况？")
+    for item in ("高新技术企业资格证书", "国家级科技奖励", "省部级以上研发机构", "主导制定过国际标准"):
+        assert item in answer.text, answer.text
+
+
 def test_follow_up_without_llm_resolves_against_history(answerer: Answerer) -> None:
     first = answerer.ask("国家科技型中小企业评价的申报条件是什么？")
     follow = answerer.ask("那申报截止时间呢？", history=[("国家科技型中小企业评价的申报条件是什么？", first.text)])

@@ -149,15 +149,28 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) 
         near = max((s for s in scored if s.clause.n in quoted), key=fit)
         if pick.clause.n not in quoted and fit(near) >= fit(pick) - cfg.part_quoted_margin:
             pick = near
-        if pick not in chosen:
+        if "list" in read_intent(part).kinds:  # a list part quotes its items, not one of them
+            chosen += [s for s in _list_items(scored, pick, cfg) if s not in chosen]
+        elif pick not in chosen:
             chosen.append(pick)
-    return chosen[: cfg.extract_sentences + 1]
+    return chosen if any("list" in read_intent(p).kinds for p in intent.parts) else chosen[: cfg.extract_sentences + 1]
 
 
 def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig) -> list[Scored]:
-    """The best unit and the units after it in the same clause (the list it belongs to), within budget."""
-    siblings = sorted((s for s in scored if s.clause.n == best.clause.n and s.index >= best.index),
-                      key=lambda s: s.index)
+    """The best unit and the units after it in the same clause (the list it belongs to), within budget.
+
+    A clause that ends introducing a list (“…符合下列条件中的一项…：”) is followed by the items of the
+    next clause of its document, when that clause was retrieved too (the chunker cut between them).
+    """
+    def after(clause: Clause, start: int) -> list[Scored]:
+        return sorted((s for s in scored if s.clause.n == clause.n and s.index >= start), key=lambda s: s.index)
+
+    siblings = after(best.clause, best.index)
+    chunk = best.clause.chunk
+    if chunk.text.rstrip().endswith(("：", ":")):
+        following = next((s.clause for s in scored if s.clause.chunk.doc_id == chunk.doc_id
+                          and s.clause.chunk.ordinal == chunk.ordinal + 1), None)
+        siblings += after(following, 0) if following is not None else []
     chosen: list[Scored] = []
     for s in siblings:
         if chosen and _length(chosen) + len(s.sentence) > cfg.list_chars:
