@@ -85,7 +85,8 @@ def serve(args: argparse.Namespace, cfg: Config) -> int:
     from rag.store import StoreError, StoreMismatchError, StoreNotFoundError
 
     try:
-        service = Service.open(cfg)
+        with heartbeat("policy-rag serve: loading the store"):
+            service = Service.open(cfg)
     except (StoreNotFoundError, StoreMismatchError, StoreError) as exc:
         print(f"policy-rag serve: {exc}\n(`make demo` ingests data/corpus, builds the index and starts the chat)",
               file=sys.stderr)
