@@ -81,11 +81,12 @@ def serve(args: argparse.Namespace, cfg: Config) -> int:
     if not is_loopback(args.host) and not logins:
         print(f"policy-rag serve: warning: serving {args.host} with no login (--insecure)", file=sys.stderr)
     print(f"policy-rag serve: loading the embedder and the {cfg.store.backend} store …", flush=True)
-    from rag.service import Service
     from rag.store import StoreError, StoreMismatchError, StoreNotFoundError
 
     try:
-        with heartbeat("policy-rag serve: loading the store"):
+        with heartbeat("policy-rag serve: loading the store"):  # imports included: seconds in a fresh venv
+            from rag.service import Service
+
             service = Service.open(cfg)
     except (StoreNotFoundError, StoreMismatchError, StoreError) as exc:
         print(f"policy-rag serve: {exc}\n(`make demo` ingests data/corpus, builds the index and starts the chat)",
