@@ -1,7 +1,8 @@
 """What a question asks for, read from its wording alone: the kind of fact, its parts, its qualifiers.
 
-Used by retrieval (a 文号/发文机关 question also searches the document records) and by the answer
-stage (which unit answers, and whether the clauses state it at all).
+Used by the answer stage (which unit answers, whether the clauses state it at all, a 文号/发文机关
+question answered from the document record) and by the follow-up rewrite (“那宁波呢？”); retrieval
+takes only :func:`question_bigrams` from here.
 
 Why a separate step: whether a clause *answers* a question depends far less on how the
 question is worded than on whether the clause states the kind of thing asked (an amount
