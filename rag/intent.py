@@ -91,7 +91,7 @@ class Intent:
 
     @property
     def fact_kinds(self) -> tuple[str, ...]:
-        """The kinds a sentence must state to answer (``money`` implies ``number``)."""
+        """The kinds a sentence must state to answer (``money`` implies ``number``, ``grant`` implies ``money``)."""
         kinds = tuple(k for k in self.kinds if k in _FACT_PATTERNS)
         return tuple(k for k in kinds if not (k == "number" and "money" in kinds) and not (k == "money" and "grant" in kinds))
 
@@ -130,6 +130,7 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                          r"个月|平方米|个百分点)|[一二三四五六七八九十两百千万亿]+(?:元|万|亿|%|个|家|项|倍|名|人|次)|百分之|一半|翻番|"
                          r"(?:^|\t)\s*\d+(?:\.\d+)?\s*(?=\t|$)"),  # a table cell: its header names the unit
     "money": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:[万亿千百]*元|%)|百分之|[一二三四五六七八九十两百千万]+元"),
+    # words of paying: a grant is stated by a ``money`` figure beside one of them (see :func:`states`)
     "grant": re.compile(r"给予|奖励|奖补|补助|补贴|补偿|资助|贴息|扶持|支持|申领|领取|兑现|发放|额度|减免|免征|返还|配套|一次性"),
     "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|平台|系统|网站"),
     "in_charge": re.compile(r"责任单位|牵头|负责|主管部门|[厅局委办]、|[厅局委办][)）]"),

@@ -133,9 +133,11 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) 
                 chosen.append(s)
                 docs.add(s.clause.chunk.doc_id)
                 break
+    lists = False
     for part in intent.parts if len(intent.parts) > 1 else ():
         wanted = question_bigrams(part)
-        kinds = read_intent(part).fact_kinds  # a part is read like a question of its own
+        asks = read_intent(part)  # a part is read like a question of its own
+        kinds = asks.fact_kinds
 
         def fit(s: Scored) -> float:
             overlap = len(wanted & bigrams(fold(s.sentence))) / len(wanted) if wanted else 0.0
@@ -149,11 +151,12 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) 
         near = max((s for s in scored if s.clause.n in quoted), key=fit)
         if pick.clause.n not in quoted and fit(near) >= fit(pick) - cfg.part_quoted_margin:
             pick = near
-        if "list" in read_intent(part).kinds:  # a list part quotes its items, not one of them
+        if "list" in asks.kinds:  # a list part quotes its items, not one of them
+            lists = True
             chosen += [s for s in _list_items(scored, pick, cfg) if s not in chosen]
         elif pick not in chosen:
             chosen.append(pick)
-    return chosen if any("list" in read_intent(p).kinds for p in intent.parts) else chosen[: cfg.extract_sentences + 1]
+    return chosen if lists else chosen[: cfg.extract_sentences + 1]
 
 
 def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig) -> list[Scored]:
@@ -266,8 +269,8 @@ def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
     return text
 
 
-_ASKED = {"grant": "具体补助或奖励金额", "money": "具体金额或比例", "number": "具体数字", "date": "具体日期或期限", "contact": "联系方式或地址",
-          "in_charge": "负责部门",
+_ASKED = {"grant": "具体补助或奖励金额", "money": "具体金额或比例", "number": "具体数字", "date": "具体日期或期限",
+          "contact": "联系方式或地址", "in_charge": "负责部门",
           "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件"}
 
 
