@@ -13,7 +13,7 @@ export TOKENIZERS_PARALLELISM = false
 .PHONY: setup browser ocr demo test bench clean
 
 # The chat needs only the ui and formats extras (no torch, no test tools); `make test` installs everything.
-# scripts/install.sh uses uv when it can (seconds) and pip otherwise (minutes, with a heartbeat line every 5 s).
+# scripts/install.sh makes the venv and uses uv when it can (seconds), pip otherwise (minutes); a line every 4 s either way.
 $(CHAT): pyproject.toml
 	@echo "creating $(VENV) and installing what the chat needs into it …"
 	@PY=$(PY) scripts/install.sh $(VENV) ui,formats
