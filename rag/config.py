@@ -124,6 +124,7 @@ class RetrieveConfig:
     expand_colloquial: bool = True  # add document words for everyday ones to the keyword query (rag/data/colloquial.tsv)
     colloquial: str = ""  # extra TSV of everyday words -> document words, read after rag/data/colloquial.tsv
     max_query_chars: int = 512  # longer queries are truncated with a note
+    header_first: bool = True  # “文号多少”: the notice header stating the top clause's 文号 is ranked first
     near_duplicate: float = 0.9  # character-shingle Jaccard above which hits are merged
     reranker: str = ""  # "" = off; "st:<cross-encoder name or path>"
 

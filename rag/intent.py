@@ -2,7 +2,7 @@
 
 Used by the answer stage (which unit answers, whether the clauses state it at all, a 文号/发文机关
 question answered from the document record) and by the follow-up rewrite (“那宁波呢？”); retrieval
-takes only :func:`question_bigrams` from here.
+takes only :func:`question_bigrams` and :func:`asks_doc_number` from here.
 
 Why a separate step: whether a clause *answers* a question depends far less on how the
 question is worded than on whether the clause states the kind of thing asked (an amount
@@ -111,6 +111,14 @@ def read_intent(question: str) -> Intent:
     asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))
     several = asked >= 2 or len(parts) > 1 or bool(_JOINED.search(q))
     return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several)
+
+
+_ASKS_DOC_NUMBER = re.compile(r"文号|几号文|发文字号")
+
+
+def asks_doc_number(question: str) -> bool:
+    """“文号多少/几号文”: the answer is the 文号 on a notice's header (“哪个文件” may ask for a title instead)."""
+    return bool(_ASKS_DOC_NUMBER.search(fold(question)))
 
 
 def question_bigrams(question: str) -> set[str]:

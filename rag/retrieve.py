@@ -25,11 +25,11 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
-from rag.intent import question_bigrams
+from rag.intent import asks_doc_number, question_bigrams
 from rag.records import Chunk, Hit
 from rag.sentences import unit_matches
 from rag.store import Filters, Ranked, Store, rrf
-from rag.textnorm import compact, fold
+from rag.textnorm import compact, fold, has_doc_number
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
@@ -218,6 +218,8 @@ class HybridRetriever:
         hits = self._merge_near_duplicates(hits, limit=k if self.reranker is None else n)
         if self.reranker is not None:
             hits = self.reranker.rerank(q, hits)
+        if self.mode == "hybrid" and self.cfg.header_first and hits and asks_doc_number(q):
+            hits = self._header_first(hits, qvec)
         hits = [Hit(h.chunk, h.score, rank=i + 1, scores=h.scores) for i, h in enumerate(hits[:k])]
         return Retrieval(hits, q, notes)
 
@@ -225,6 +227,28 @@ class HybridRetriever:
         result = self.retrieve(query, k, filters)
         self.last_notes = result.notes
         return result.hits
+
+    def _header_first(self, hits: list[Hit], qvec: np.ndarray | None) -> list[Hit]:
+        """A 文号 question about the top clause's document ranks that notice's header first.
+
+        The 文号 stands in the notice's header, which shares few words with a question such as
+        “那个实施方案的文号多少”; an attached plan's 文号 stands in the notice that issued it
+        (``parent_id``).  A top clause that itself states a 文号 (one document citing another)
+        is left first.
+        """
+        top = hits[0].chunk
+        if not top.doc_number or has_doc_number(fold(top.text)):
+            return hits
+        number = compact(top.doc_number)
+        for doc_id in filter(None, (top.parent_id, top.doc_id)):
+            header = next((c for c in self.store.document_chunks(doc_id)[:3] if number in compact(c.text)), None)
+            if header is not None:
+                found = next((h for h in hits if h.chunk.chunk_id == header.chunk_id), None)
+                scores = found.scores if found else {"bm25": 0.0, "rrf": 0.0, **(
+                    {"dense": float(self.store.vectors([header.chunk_id])[0] @ qvec)} if qvec is not None else {})}
+                lifted = Hit(header, hits[0].score, scores={**scores, "header": 1.0})
+                return [lifted, *(h for h in hits if h.chunk.chunk_id != header.chunk_id)]
+        return hits
 
     def _merge_near_duplicates(self, hits: list[Hit], limit: int) -> list[Hit]:
         """Keep the best of hits whose texts overlap above ``cfg.near_duplicate`` (3-gram Jaccard)."""

@@ -45,6 +45,11 @@ def canonical_doc_number(text: str) -> str:
     return _DOCNO.sub(lambda m: f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号", text)
 
 
+def has_doc_number(text: str) -> bool:
+    """Whether ``text`` states a 文号 (in any bracket or spacing)."""
+    return bool(_DOCNO.search(text))
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def fold(text: str, simplify: bool = True) -> str:
     """The search form of a text: NFKC (full->half width), simplified, spaces in numbers removed,

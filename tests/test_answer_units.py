@@ -176,6 +176,9 @@ def test_follow_up_naming_only_another_place_or_year_asks_the_previous_question_
     assert condense_heuristic("温州那边呢？", history + [("那宁波呢？", "…")]) == "温州每年要新增多少家高企？"
     assert condense_heuristic("那2024年呢？", [("2023年稳岗返还截止到什么时候？", "…")]) == "2024年稳岗返还截止到什么时候？"
     assert condense_heuristic("那宁波的研发投入呢？", history) == "关于杭州每年要新增家高企，宁波的研发投入？"  # the topic rule, unchanged
+    # a leading phrase that asks nothing is the topic; the 文号 asked after it is not carried over
+    asked = [("工信部那个工业大数据的指导意见,文号多少、哪天发的?", "工信部信发〔2020〕67号")]
+    assert condense_heuristic("它里面提到的DCMM是个啥?", asked) == "关于工信部那个工业大数据的指导意见，里面提到的DCMM是个啥？"
 
 
 def test_extractive_follow_up_retrieves_with_the_resolved_question() -> None:

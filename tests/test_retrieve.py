@@ -93,6 +93,21 @@ def test_sentence_rerank_and_colloquial_words(corpus_store, corpus_embedder) -> 
     assert "个体工商户" in retriever.colloquial.expand("个体户能不能转") and retriever.colloquial.expand("算力券") == "算力券"
 
 
+def test_doc_number_question_ranks_the_notice_header_first(corpus_store, corpus_embedder) -> None:
+    """“文号多少” about a plan: the header of the notice that issued it (which states the 文号) comes first,
+    even from outside the candidates; a clause that itself cites a 文号 stays first; off, the plan's body wins."""
+    q = "省里那个个转企的实施意见是哪个部门发的？文号多少？"
+    on = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig())
+    off = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig(header_first=False))
+    first = on.search(q, 5)[0]
+    assert "浙政办发〔2023〕63号" in compact(first.chunk.text) and first.scores["header"] == 1.0
+    assert "dense" in first.scores and not any("浙政办发〔2023〕63号" in compact(h.chunk.text) for h in off.search(q, 10))
+    plan = on.search("“415X”先进制造业集群行动方案是几号文?", 5)
+    assert "浙政发〔2023〕4号" in compact(plan[0].chunk.text) and plan[0].chunk.parent_id is None
+    cited = on.search("省企业技术中心认定是按哪个管理办法来的？文号多少？", 3)[0]
+    assert "header" not in cited.scores and "浙经信技术〔2019〕128号" in compact(cited.chunk.text)
+
+
 def test_query_edge_cases(corpus_retriever: HybridRetriever) -> None:
     for empty in ("", "   ", "\n\t"):
         with pytest.raises(QueryError, match="查询为空"):

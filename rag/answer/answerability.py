@@ -159,7 +159,7 @@ def auc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
 
 def fit(
     rows: Sequence[dict[str, float]], answerable: Sequence[bool], not_found: Sequence[bool],
-    max_false_refusal: float = 0.05, max_llm_false_refusal: float = 0.01, c: float = 1.0,
+    max_false_refusal: float = 0.05, max_llm_false_refusal: float = 0.01, c: float = 0.03,
     fitted_on: dict[str, Any] | None = None,
 ) -> AnswerabilityModel:
     """Fit the model and choose its thresholds on the given (dev) rows.
@@ -169,6 +169,11 @@ def fit(
     one, so the budget is on false refusals); ``llm_floor`` the highest that refuses at most
     ``max_llm_false_refusal`` of them; ``not_found_coverage`` best separates the ``not_found`` from
     the ``not_stated`` unanswerable rows by how much of the question the top documents mention.
+
+    ``c`` (inverse regularisation) was chosen by repeated 5-fold cross-validation on the dev rows:
+    in-sample AUC (.94) overstates what a fit on 202 rows does on unseen questions (.87), and a
+    stronger penalty refuses more held-out unanswerable rows at the same threshold rule
+    (C 1 -> 0.03: .54 -> .61, AUC .869 -> .874).
     """
     from sklearn.linear_model import LogisticRegression  # only refitting needs scikit-learn
 

@@ -38,8 +38,15 @@ def is_follow_up(question: str) -> bool:
     )
 
 
+_CLAUSE = re.compile(r"[,，?？;；]")
+
+
 def topic(question: str) -> str:
-    """The subject of a question: the attributive before the last 的 of its content words."""
+    """The subject of a question: a leading phrase that asks nothing (“那个意见，文号多少、哪天发的？”),
+    else the attributive before the last 的 of its content words."""
+    first, *rest = [p for p in _CLAUSE.split(question) if p.strip(_PUNCT)] or [question]
+    if rest and not QUESTION_WORDS.search(first) and len(first.strip(_PUNCT)) >= 2:
+        return re.sub(r"\s+", "", first.strip(_PUNCT))
     core = QUESTION_WORDS.sub(" ", question).strip(_PUNCT)
     core = re.sub(r"\s+", "", core)
     head, sep, _ = core.rpartition("的")
