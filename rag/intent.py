@@ -33,6 +33,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "grant": re.compile(r"(?:补|奖|资助|扶持|配套|贴息|给|发|拿|领)(?:了|给)?(?:多少|几[万千百]|啥标准)|"
                         r"(?:补贴|补助|奖励|奖金|资助|奖补|扶持资金|配套资金|补偿)(?:的)?(?:标准|金额|额度)?(?:是|有|能有|能给)?多少|"
                         r"(?:最多|最高)(?:能)?(?:给|补|拿|领|奖)"),
+    # a share asked (百分之多少/几成/占比): a count or an amount in yuan does not answer it
+    "percent": re.compile(r"百分之|百分比|百分点|比例|占比|比重|几成|(?:费|税|利|增长|覆盖|普及)率(?:是|为|要|能|降到|达到)?多少"),
     "number": re.compile(r"多少|(?<!哪)几[个家项年天批类名人次倍条件万千百]|比例|百分之|几成|多大|上限|最高|最多|至少|不低于|不少于|"
                          r"标准是|目标是|排第几|第几"),
     "date": re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号(?!文)|日期|截止|期限|有效期|多久|多长时间|哪年|几年|到哪年|"
@@ -70,6 +72,7 @@ _COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|
                       r"[和跟与][^，,。？?；;！!]{1,20}比(?!上年|去年|前年|上一年|往年)")
 # “多少家民营跨国公司和领航企业”: one question word, two things counted
 _JOINED = re.compile(r"(?:多少|几)[^？?，,。；;]{0,12}[和与及、][^？?，,。；;]{1,12}")
+_TOPIC = re.compile(r"^关于[^，,？?。]{1,60}[，,]")
 _PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有|此外|以及|同时|顺便问一下|顺便问|再问一下|那么)[，,]?")
 
 
@@ -77,7 +80,7 @@ _PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有|此外|以及|同�
 class Intent:
     """What a question asks: kinds of fact, document-record fields, its parts and qualifiers."""
 
-    kinds: tuple[str, ...]  # grant | money | number | date | list | yes_no | procedure | condition | …
+    kinds: tuple[str, ...]  # grant | money | percent | number | date | list | yes_no | procedure | condition | …
     meta: tuple[str, ...]  # issuer | docno | issued | valid: answered from the document record
     parts: tuple[str, ...]  # the sub-questions of a multi-part question (one when it is single)
     places: tuple[str, ...]
@@ -91,20 +94,24 @@ class Intent:
 
     @property
     def fact_kinds(self) -> tuple[str, ...]:
-        """The kinds a sentence must state to answer (``money`` implies ``number``, ``grant`` implies ``money``)."""
+        """The kinds a sentence must state to answer (``money`` implies ``number``, ``grant`` implies ``money``;
+        ``percent`` implies ``number``, and in a one-figure question replaces ``money``/``grant``: “补贴多少比例”)."""
         kinds = tuple(k for k in self.kinds if k in _FACT_PATTERNS)
+        if "percent" in kinds:
+            kinds = tuple(k for k in kinds if k != "number" and (len(self.parts) > 1 or k not in ("money", "grant")))
         return tuple(k for k in kinds if not (k == "number" and "money" in kinds) and not (k == "money" and "grant" in kinds))
 
 
 def read_intent(question: str) -> Intent:
     """The :class:`Intent` of a (standalone) question."""
     q = fold(question)
-    kinds = tuple(k for k, p in _ASKS.items() if p.search(q))
-    meta = tuple(k for k, p in _META.items() if p.search(q))
+    asked_in = _TOPIC.sub("", q)  # “关于<topic>，…” (a follow-up made standalone): the topic names, the rest asks
+    kinds = tuple(k for k, p in _ASKS.items() if p.search(asked_in))
+    meta = tuple(k for k, p in _META.items() if p.search(asked_in))
     if _IN_CHARGE.search(q):  # “哪个部门牵头/负责” asks who does the work, which the body says, not who signed
         meta = tuple(m for m in meta if m != "issuer")
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
-        kinds = tuple(k for k in kinds if k not in ("date", "number", "money", "grant"))
+        kinds = tuple(k for k in kinds if k not in ("date", "number", "money", "grant", "percent"))
     places = _places(q)
     years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
     parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3)
@@ -138,6 +145,8 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                          r"个月|平方米|个百分点)|[一二三四五六七八九十两百千万亿]+(?:元|万|亿|%|个|家|项|倍|名|人|次)|百分之|一半|翻番|"
                          r"(?:^|\t)\s*\d+(?:\.\d+)?\s*(?=\t|$)"),  # a table cell: its header names the unit
     "money": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:[万亿千百]*元|%)|百分之|[一二三四五六七八九十两百千万]+元"),
+    "percent": re.compile(r"\d\s*%|百分之|百分点|(?:\d|[一二三四五六七八九十])\s*成(?![本员果立为效功熟交长都])|\d\s*/\s*\d|"
+                         r"[一二三四五六七八九十]+分之[一二三四五六七八九十]+|一半|翻番|倍"),
     # words of paying: a grant is stated by a ``money`` figure beside one of them (see :func:`states`)
     "grant": re.compile(r"给予|奖励|奖补|补助|补贴|补偿|资助|贴息|扶持|支持|申领|领取|兑现|发放|额度|减免|免征|返还|配套|一次性"),
     "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|平台|系统|网站"),

@@ -106,9 +106,10 @@ def unit_matches(wanted: set[str], qvec: np.ndarray, chunk: Chunk, vectors: np.n
         return []
     cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
     heading = bigrams(context_text(chunk))
+    title = bigrams(fold(chunk.title))  # names the document: every unit of it is as much about it (half weight)
     out = []
     for (i, unit), cos in zip(units, cosines, strict=True):
-        own = bigrams(fold(unit))
+        own = bigrams(fold(unit)) - title
         lexical = (len(wanted & own) + 0.5 * len(wanted & (heading - own))) / len(wanted) if wanted else 0.0
         out.append(UnitMatch(i, unit, float(cos), lexical))
     return out

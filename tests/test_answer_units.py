@@ -135,6 +135,15 @@ def test_intent_reads_what_is_asked() -> None:
     assert states("按设备投资额的10%给予补助", "grant") and not states("直接拉动技改投资500亿元以上", "grant")
     assert read_intent("要培育多少家民营跨国公司和领航企业？").several and not read_intent("要培育多少家企业？").several
     assert states("宁波\t284\t1134", "number") and not states("年度\t2016年\t2017年", "number")  # table cells
+    # a share asked: only a share answers it (not 5000万元), unless another part asks for an amount too
+    share = read_intent("保费补贴按保费的百分之多少给？")
+    assert share.fact_kinds == ("percent",) and read_intent("保费能补贴多少比例？").fact_kinds == ("percent",)
+    assert read_intent("算力券一年总共发多少？能补合同费用的几成？").fact_kinds == ("grant", "percent")
+    assert states("按不超过算力合同费用的30%给予", "percent") and states("减免三成", "percent")
+    assert not states("单个品种的保险金额不低于 5000 万元", "percent") and not states("形成合力", "percent")
+    # a follow-up made standalone (“关于<topic>，…”): what is asked is read after the topic
+    follow = read_intent("关于杭州算力券能补比例，一家企业一年最多能领多少算力券？")
+    assert follow.fact_kinds == ("grant",) and read_intent("关于那个意见，文号多少？").meta == ("docno",)
 
 
 def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:
@@ -218,3 +227,19 @@ def test_one_question_limit_applies_to_retrieval_scoring_and_prompt() -> None:
     assert len(retriever.queries[0]) == limit and len(answer.standalone_question) == limit
     assert sum("已截取" in n for n in answer.notes) == 1 and answer.timings["total"] < 5
     assert Answerer(retriever, BigramEmbedder(), cfg, model=ANSWERS).ask("算力券\udcff补贴？").question
+
+
+def test_title_words_name_the_document_not_the_answer() -> None:
+    """A notice's header repeats its title: those words count for every unit of it alike, so a question that
+    names the document and asks one thing in it (“那个意见里DCMM是啥”) is matched by the unit stating that thing."""
+    import numpy as np
+
+    from rag.intent import question_bigrams
+    from rag.sentences import unit_matches
+
+    title = "工业和信息化部关于工业大数据发展的指导意见"
+    chunk = Chunk("h1", "docH", title, (), f"{title}各有关单位:现提出如下意见。推广DCMM国家标准,引导企业提升数据管理能力。",
+                  "000.txt", 0, 60)
+    matches = unit_matches(question_bigrams(f"{title}里提到的DCMM是个啥"), np.zeros(4), chunk, np.zeros((2, 4)))
+    header, dcmm = matches
+    assert "DCMM" in dcmm.text and dcmm.lexical > header.lexical

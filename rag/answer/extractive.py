@@ -269,7 +269,7 @@ def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
     return text
 
 
-_ASKED = {"grant": "具体补助或奖励金额", "money": "具体金额或比例", "number": "具体数字", "date": "具体日期或期限",
+_ASKED = {"grant": "具体补助或奖励金额", "money": "具体金额或比例", "percent": "具体比例", "number": "具体数字", "date": "具体日期或期限",
           "contact": "联系方式或地址", "in_charge": "负责部门",
           "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件"}
 
