@@ -120,11 +120,11 @@ def read_intent(question: str) -> Intent:
     return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several)
 
 
-_ASKS_DOC_NUMBER = re.compile(r"文号|几号文|发文字号")
+_ASKS_DOC_NUMBER = re.compile(r"文号|几号文|发文字号|(?:哪个|哪份|什么)文件(?:印发|发布|下发)")
 
 
 def asks_doc_number(question: str) -> bool:
-    """“文号多少/几号文”: the answer is the 文号 on a notice's header (“哪个文件” may ask for a title instead)."""
+    """“文号多少/几号文/哪个文件印发的”: the answer is on a notice's header (a bare “哪个文件” may ask for a title)."""
     return bool(_ASKS_DOC_NUMBER.search(fold(question)))
 
 

@@ -68,6 +68,7 @@ USER_PHRASED = [  # the examples of the issue: the clause is retrieved first, th
     ("杭州的算力券一年最多能给一家企业补多少钱？", "800万元"),
     ("个体户变成公司以后，以前招牌上的字号还能接着用不？", "继续使用原字号"),
     ("浙江软件业那份2022年统计公报，是哪几个部门一起发的，文号多少？", "浙经信软件〔2023〕289号"),
+    ("丝路领航行动计划是哪个文件印发的？哪天？", "浙政办发〔2023〕68号"),  # the record of the notice ranked first
 ]
 
 
@@ -77,6 +78,34 @@ def test_user_phrased_question_is_answered_with_the_fact(answerer: Answerer, que
     assert answer.outcome == "answered" and compact(fact) in compact(answer.text), answer.text
     assert any(compact(fact) in compact(c.chunk.text) for c in answer.citations)
     assert answer.unsupported == ()
+
+
+def test_a_list_cut_into_item_clauses_is_quoted_item_by_item(answerer: Answerer) -> None:
+    """“要交哪些材料” matched the list's first item “(1)…”: the items after it follow, each its own citation."""
+    answer = answerer.ask("杭州技改补助事后类项目要交哪些材料？")
+    assert answer.outcome == "answered" and "备案通知书" in answer.text and "206表" in answer.text, answer.text
+    assert len(answer.citations) >= 3 and answer.unsupported == ()
+
+
+def test_each_part_quotes_its_own_sentence_of_a_shared_clause(answerer: Answerer) -> None:
+    """“贴息怎么算？有上限吗？”: the cap is the clause's next sentence, quoted for the second part."""
+    answer = answerer.ask("杭州新建算力中心贷款贴息怎么算？有上限吗？")
+    assert answer.outcome == "answered" and "1000万元" in compact(answer.text) and len(answer.citations) == 1, answer.text
+
+
+def test_doc_number_of_a_document_named_in_the_question(answerer: Answerer) -> None:
+    """The 文号 asked is the named document's: the national 意见 states none (not the provincial one's that
+    ranks first); a 文号 the top clause cites for another document is still quoted."""
+    national = answerer.ask("国家那个进一步促进服务型制造发展的指导意见,文号是多少?")
+    assert national.outcome == "not_stated" and "的文号" in national.text and national.citations, national.text
+    cited = answerer.ask("省企业技术中心认定是按哪个管理办法来的？文号多少？")
+    assert cited.outcome == "answered" and "浙经信技术〔2019〕128号" in compact(cited.text), cited.text
+
+
+def test_a_share_the_notice_does_not_state_is_not_stated(answerer: Answerer) -> None:
+    """“百分之多少” is answered by a share only: the notice's 5000万元 does not answer it."""
+    answer = answerer.ask("重点新材料首批次保险补偿，保费补贴按保费的百分之多少给？")
+    assert answer.outcome == "not_stated" and "具体比例" in answer.text and answer.citations, answer.text
 
 
 def test_a_part_already_answered_by_the_quoted_clause_adds_no_citation(answerer: Answerer) -> None:

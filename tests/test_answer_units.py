@@ -10,7 +10,7 @@ import pytest
 from rag.answer import Answerer
 from rag.answer.answerability import AnswerabilityModel, auc, fit
 from rag.intent import read_intent, states
-from rag.answer.condense import condense_heuristic, is_follow_up
+from rag.answer.condense import condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, quote
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
@@ -184,10 +184,13 @@ def test_follow_up_naming_only_another_place_or_year_asks_the_previous_question_
     assert condense_heuristic("那宁波呢？", history) == "宁波每年要新增多少家高企？"
     assert condense_heuristic("温州那边呢？", history + [("那宁波呢？", "…")]) == "温州每年要新增多少家高企？"
     assert condense_heuristic("那2024年呢？", [("2023年稳岗返还截止到什么时候？", "…")]) == "2024年稳岗返还截止到什么时候？"
-    assert condense_heuristic("那宁波的研发投入呢？", history) == "关于杭州每年要新增家高企，宁波的研发投入？"  # the topic rule, unchanged
+    # the topic rule, with the follow-up's place/year replacing the topic's (else the question names both)
+    assert condense_heuristic("那宁波的研发投入呢？", history) == "关于宁波每年要新增家高企，宁波的研发投入？"
+    assert condense_heuristic("那2024年那一轮截止日期定了吗？", [("科小评价2023年啥时候截止？", "…")]).startswith("关于科小评价2024年")
     # a leading phrase that asks nothing is the topic; the 文号 asked after it is not carried over
     asked = [("工信部那个工业大数据的指导意见,文号多少、哪天发的?", "工信部信发〔2020〕67号")]
     assert condense_heuristic("它里面提到的DCMM是个啥?", asked) == "关于工信部那个工业大数据的指导意见，里面提到的DCMM是个啥？"
+    assert topic("我们做跨境电商的,那份稳外贸的意见里要在多少个县市试点?") != "我们做跨境电商的"  # the asker, not the topic
 
 
 def test_extractive_follow_up_retrieves_with_the_resolved_question() -> None:

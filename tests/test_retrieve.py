@@ -91,6 +91,7 @@ def test_sentence_rerank_and_colloquial_words(corpus_store, corpus_embedder) -> 
     assert all("unit" in h.scores for h in hits) and [h.scores["rrf"] for h in hits] == sorted(
         (h.scores["rrf"] for h in hits), reverse=True)
     assert "个体工商户" in retriever.colloquial.expand("个体户能不能转") and retriever.colloquial.expand("算力券") == "算力券"
+    assert "目标" in retriever.colloquial.expand("个转企有没有时间表？")
 
 
 def test_doc_number_question_ranks_the_notice_header_first(corpus_store, corpus_embedder) -> None:
@@ -104,6 +105,8 @@ def test_doc_number_question_ranks_the_notice_header_first(corpus_store, corpus_
     assert "dense" in first.scores and not any("浙政办发〔2023〕63号" in compact(h.chunk.text) for h in off.search(q, 10))
     plan = on.search("“415X”先进制造业集群行动方案是几号文?", 5)
     assert "浙政发〔2023〕4号" in compact(plan[0].chunk.text) and plan[0].chunk.parent_id is None
+    issued_by = on.search("丝路领航行动计划是哪个文件印发的？哪天？", 3)[0]
+    assert "浙政办发〔2023〕68号" in compact(issued_by.chunk.text)
     cited = on.search("省企业技术中心认定是按哪个管理办法来的？文号多少？", 3)[0]
     assert "header" not in cited.scores and "浙经信技术〔2019〕128号" in compact(cited.chunk.text)
 

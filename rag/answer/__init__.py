@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,8 +29,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from rag.answer.answerability import ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features
 from rag.answer.condense import condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
-from rag.answer.extractive import Extract, Scored, choose, not_found_text, not_stated_text, quote, record_answer, score_units
-from rag.intent import Intent, read_intent
+from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
+                                  score_units)
+from rag.intent import Intent, asks_doc_number, read_intent
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -37,7 +39,8 @@ from rag.config import Config
 from rag.embed import Embedder
 from rag.records import Answer, Chunk, Citation, Hit
 from rag.retrieve import Retrieval, limit_question
-from rag.textnorm import fold
+from rag.sentences import quotable_units
+from rag.textnorm import fold, has_doc_number
 
 __all__ = ["Answerer", "Retriever", "Evidence"]
 
@@ -66,6 +69,7 @@ class Evidence:
     intent: Intent
     scored: list[Scored]
     assessment: Assessment
+    record: Clause | None = None  # a 文号/发文机关 question: the hit whose document it asks about
 
 
 class _Timer:
@@ -137,7 +141,11 @@ class Answerer:
             scored = score_units(result.query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
             assessment = self.model.assess(features(result.query, intent, clauses, scored, docs), gate=gate)
-        return Evidence(result.query, clauses, intent, scored, assessment)
+            record = named_record(result.query, top[:3]) if intent.meta and top else None
+            if (gate and assessment.outcome == ANSWERED and record is not None and asks_doc_number(result.query)
+                    and not record.chunk.doc_number and not has_doc_number(fold(record.chunk.text))):
+                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # no 文号 in its record or text
+        return Evidence(result.query, clauses, intent, scored, assessment, record)
 
     def stream(
         self, question: str, history: Sequence[tuple[str, str]] = (), filters: Any = None, as_of: date | None = None
@@ -218,21 +226,34 @@ class Answerer:
         """The extractive text for ``outcome``; may append document clauses to ``clauses`` (record answers)."""
         if outcome == NOT_STATED:
             return not_stated_text(ev.standalone, ev.intent, ev.scored[0])
-        if ev.intent.meta:
-            target = ev.scored[0].clause
-
-            def number(chunk: Chunk) -> int:
-                found = next((c for c in clauses if c.chunk.chunk_id == chunk.chunk_id), None)
-                if found is None:
-                    found = Clause(len(clauses) + 1, chunk, target.score, via=target.n)
-                    clauses.append(found)
-                return found.n
-
+        if ev.intent.meta and ev.record is not None:
+            target = ev.record
             document = self.retriever.document_chunks(target.chunk.doc_id)
             if target.chunk.parent_id:  # an attached plan/bulletin: its 文号 and signature are in the notice
                 document = self.retriever.document_chunks(target.chunk.parent_id) + document
-            return record_answer(ev.intent, ev.scored[0], document, number)
-        return quote(choose(ev.scored, ev.intent, self.cfg.answer))
+            number = _numbering(clauses, target)
+            return record_answer(ev.intent, target.chunk, ev.scored[0], document, lambda c: number(c).n)
+        return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses)))
+
+    def _next_items(self, unit: Scored, clauses: list[Clause]) -> list[Scored]:
+        """The units of the clauses after ``unit``'s that are the next items of its list: the following
+        siblings in its document (same parent heading), up to the list budget; added to ``clauses``."""
+        chunk = unit.clause.chunk
+        if not chunk.heading_path or not _FIRST_ITEM.match(chunk.heading_path[-1]):
+            return []  # a section (一、/(一)) is a clause of its own; a later item was matched for itself
+        parent = chunk.heading_path[:-1]
+        number = _numbering(clauses, unit.clause)
+        out: list[Scored] = []
+        for c in self.retriever.document_chunks(chunk.doc_id):
+            if c.ordinal <= chunk.ordinal:
+                continue
+            if c.heading_path[:-1] != parent or len(c.heading_path) != len(chunk.heading_path):
+                break  # the list has ended
+            clause = number(c)
+            out += [Scored(clause, i, u, unit.score, 0.0, 0.0, True, 0.0) for i, u in quotable_units(c.text)]
+            if sum(len(s.sentence) for s in out) >= self.cfg.answer.list_chars:
+                break
+        return out
 
     def _nearest(self, clauses: Sequence[Clause]) -> tuple[Citation, ...]:
         """The best retrieved clauses as numbered cards: a refusal still shows what was found."""
@@ -304,6 +325,20 @@ class Answerer:
                 out.append(head)
                 yield head
         return parsed != NOT_STATED, parsed is not None
+
+
+_FIRST_ITEM = re.compile(r"\s*(?:[(（]1[)）]|1[.、．](?!\d)|①)")  # “(1)”, “1.”, “①”: the first item of a list
+
+
+def _numbering(clauses: list[Clause], via: Clause) -> Callable[[Chunk], Clause]:
+    """The clause of ``chunk`` in ``clauses``, appended (numbered next, reached ``via`` a hit) when absent."""
+    def number(chunk: Chunk) -> Clause:
+        found = next((c for c in clauses if c.chunk.chunk_id == chunk.chunk_id), None)
+        if found is None:
+            found = Clause(len(clauses) + 1, chunk, via.score, via=via.n if via.is_hit else via.via)
+            clauses.append(found)
+        return found
+    return number
 
 
 def _parse_header(line: str) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.intent import QUESTION_WORDS, read_intent
+from rag.intent import QUESTION_WORDS, Intent, read_intent
 
 _LEADING_ANAPHOR = re.compile(
     r"^(?:那么|那|那这个|那个|这个|这项|这些|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问)"
@@ -39,13 +39,14 @@ def is_follow_up(question: str) -> bool:
 
 
 _CLAUSE = re.compile(r"[,，?？;；]")
+_ASKER = ("我", "咱", "本公司", "本单位")  # “我们做跨境电商的，…”: the asker's situation, not the topic
 
 
 def topic(question: str) -> str:
     """The subject of a question: a leading phrase that asks nothing (“那个意见，文号多少、哪天发的？”),
     else the attributive before the last 的 of its content words."""
     first, *rest = [p for p in _CLAUSE.split(question) if p.strip(_PUNCT)] or [question]
-    if rest and not QUESTION_WORDS.search(first) and len(first.strip(_PUNCT)) >= 2:
+    if rest and not QUESTION_WORDS.search(first) and len(first.strip(_PUNCT)) >= 2 and not first.startswith(_ASKER):
         return re.sub(r"\s+", "", first.strip(_PUNCT))
     core = QUESTION_WORDS.sub(" ", question).strip(_PUNCT)
     core = re.sub(r"\s+", "", core)
@@ -66,7 +67,8 @@ def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str
         return question
     rest = _LEADING_ANAPHOR.sub("", question.strip()).strip(_PUNCT).removesuffix("呢").strip(_PUNCT)
     swapped = _swap(condense_heuristic(history[-1][0], history[:-1]), rest)
-    return swapped or f"关于{current}，{rest or question.strip()}？"
+    # “那2024年那一轮…”: the follow-up's own place/year replaces the topic's, or the topic would ask both
+    return swapped or f"关于{_retarget(current, read_intent(rest)) or current}，{rest or question.strip()}？"
 
 
 _FILLER = re.compile(r"[的年市县区]|那边|这边|那里|的话")
@@ -81,8 +83,13 @@ def _swap(previous: str, rest: str) -> str | None:
         left = left.replace(name, "")
     if not named or QUESTION_WORDS.search(rest) or len(_FILLER.sub("", left).strip(_PUNCT)) > 1:
         return None
-    old = read_intent(previous)
-    text, swapped = previous, False
+    return _retarget(previous, new)
+
+
+def _retarget(text: str, new: Intent) -> str | None:
+    """``text`` with its first place/year replaced by those ``new`` names; None when nothing changes."""
+    old = read_intent(text)
+    swapped = False
     for mine, theirs in ((new.places, old.places), (new.years, old.years)):
         if mine and theirs and mine[0] != theirs[0]:
             text, swapped = text.replace(theirs[0], mine[0]), True

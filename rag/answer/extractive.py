@@ -83,15 +83,22 @@ def score_units(
     return sorted(out, key=lambda s: (-s.score, s.clause.n, s.index))
 
 
-def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) -> list[Scored]:
-    """The units to quote for this kind of question (see the module docstring)."""
+NextItems = Callable[[Scored], Sequence[Scored]]
+
+
+def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None = None) -> list[Scored]:
+    """The units to quote for this kind of question (see the module docstring).
+
+    ``next_items(unit)``: the units of the clauses that follow the unit's clause as items of the
+    same list (its next siblings in the document), for a list whose items the chunker cut apart.
+    """
     if not scored:
         return []
     best = scored[0]
     if intent.compare or len(intent.parts) > 1:
-        return _one_per_group(scored, intent, cfg)
+        return _one_per_group(scored, intent, cfg, next_items)
     if "list" in intent.kinds:
-        return _list_items(scored, best, cfg)
+        return _list_items(scored, best, cfg, next_items)
     chosen = [best]
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
     # units of clauses not yet quoted first: a second clause within the margin adds more than a
@@ -122,7 +129,7 @@ def _too_many_clauses(chosen: Sequence[Scored], s: Scored, cfg: AnswerConfig) ->
     return s.clause.n not in {c.clause.n for c in chosen} and len({c.clause.n for c in chosen}) >= cfg.max_citations
 
 
-def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) -> list[Scored]:
+def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None) -> list[Scored]:
     """A comparison quotes the best unit of each of the two best documents; a multi-part question
     the best unit for each part (scored by the part's own bigrams and kind)."""
     chosen: list[Scored] = [scored[0]]
@@ -151,19 +158,24 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) 
         near = max((s for s in scored if s.clause.n in quoted), key=fit)
         if pick.clause.n not in quoted and fit(near) >= fit(pick) - cfg.part_quoted_margin:
             pick = near
+        if pick in chosen:  # the unit quoted for an earlier part: the part's own unit of that clause, if it fits nearly as well
+            own = [s for s in scored if s.clause.n == pick.clause.n and s not in chosen]
+            if own and fit(max(own, key=fit)) >= fit(pick) - cfg.part_quoted_margin:
+                pick = max(own, key=fit)
         if "list" in asks.kinds:  # a list part quotes its items, not one of them
             lists = True
-            chosen += [s for s in _list_items(scored, pick, cfg) if s not in chosen]
+            chosen += [s for s in _list_items(scored, pick, cfg, next_items) if s not in chosen]
         elif pick not in chosen:
             chosen.append(pick)
     return chosen if lists else chosen[: cfg.extract_sentences + 1]
 
 
-def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig) -> list[Scored]:
+def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig, next_items: NextItems | None) -> list[Scored]:
     """The best unit and the units after it in the same clause (the list it belongs to), within budget.
 
     A clause that ends introducing a list (“…符合下列条件中的一项…：”) is followed by the items of the
-    next clause of its document, when that clause was retrieved too (the chunker cut between them).
+    next clause of its document, when that clause was retrieved too (the chunker cut between them);
+    a clause that is itself one item (“(1)线上填写…申报表”) by the items after it (``next_items``).
     """
     def after(clause: Clause, start: int) -> list[Scored]:
         return sorted((s for s in scored if s.clause.n == clause.n and s.index >= start), key=lambda s: s.index)
@@ -174,6 +186,8 @@ def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig) -> li
         following = next((s.clause for s in scored if s.clause.chunk.doc_id == chunk.doc_id
                           and s.clause.chunk.ordinal == chunk.ordinal + 1), None)
         siblings += after(following, 0) if following is not None else []
+    elif next_items is not None and _length(siblings) < cfg.list_chars:
+        siblings += next_items(best)
     chosen: list[Scored] = []
     for s in siblings:
         if chosen and _length(chosen) + len(s.sentence) > cfg.list_chars:
@@ -202,9 +216,9 @@ def _cn_date(iso: str) -> str:
 
 
 def record_answer(
-    intent: Intent, best: Scored, document: Sequence[Chunk], number: Callable[[Chunk], int],
+    intent: Intent, record: Chunk, best: Scored, document: Sequence[Chunk], number: Callable[[Chunk], int],
 ) -> Extract:
-    """Answer a 文号/发文机关/日期/有效期 question from the document record of ``best``'s document.
+    """Answer a 文号/发文机关/日期/有效期 question from the document record ``record`` carries (the top hit's).
 
     Each field is given as the record holds it, followed by the clause that states it
     (``number(chunk)`` adds that clause to the context and returns its [n]); the validity
@@ -212,7 +226,7 @@ def record_answer(
     The best-scoring unit is quoted after the record: the question may ask more than the
     record holds (“文号多少？异议寄到哪里？”), or about a document the notice only cites.
     """
-    c = best.clause.chunk
+    c = record
     lines = [f"文件：《{c.title.strip('《》')}》"]
     quotes: dict[int, str] = {}
 
@@ -260,6 +274,20 @@ def _subject(question: str) -> str:
     return question.strip().rstrip(" ？?。！!").removesuffix("吗").removesuffix("呢") or question
 
 
+def named_record(question: str, hits: Sequence[Clause], share: float = 0.6) -> Clause:
+    """The hit whose document a 文号/发文机关 question names: most of its title's bigrams are in the question
+    (“国家那个进一步促进服务型制造发展的指导意见,文号是多少?” names the national 意见 even when the
+    provincial one that cites it ranks first); else the first hit."""
+    wanted = question_bigrams(question)
+
+    def named(clause: Clause) -> float:
+        own = bigrams(fold(clause.chunk.title))
+        return len(wanted & own) / len(own) if own else 0.0
+
+    best = max(hits, key=named)
+    return best if named(best) >= share and named(best) > named(hits[0]) else hits[0]
+
+
 def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
     """Nothing relevant: say so, and name the nearest documents so the user can look."""
     text = f"根据现有文件，未找到与“{_subject(question)}”相关的规定。"
@@ -271,12 +299,13 @@ def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
 
 _ASKED = {"grant": "具体补助或奖励金额", "money": "具体金额或比例", "percent": "具体比例", "number": "具体数字", "date": "具体日期或期限",
           "contact": "联系方式或地址", "in_charge": "负责部门",
-          "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件"}
+          "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件",
+          "docno": "文号", "issuer": "发文机关", "issued": "印发日期", "valid": "施行日期或有效期"}
 
 
 def not_stated_text(question: str, intent: Intent, nearest: Scored) -> Extract:
     """The documents cover the topic but do not state what was asked: say exactly that, quote what they do state."""
-    asked = next((_ASKED[k] for k in intent.kinds if k in _ASKED), "所问的内容")
+    asked = next((_ASKED[k] for k in (*intent.meta, *intent.kinds) if k in _ASKED), "所问的内容")
     chunk = nearest.clause.chunk
     said = compact(" ".join([context_text(chunk), chunk.doc_number or "", chunk.text]))
     where = "、".join(q for q in intent.qualifiers if q not in said)
