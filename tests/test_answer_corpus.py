@@ -102,6 +102,11 @@ def test_doc_number_of_a_document_named_in_the_question(answerer: Answerer) -> N
     assert cited.outcome == "answered" and "浙经信技术〔2019〕128号" in compact(cited.text), cited.text
 
 
+def test_a_yes_no_question_quotes_the_one_rule_that_answers_it(answerer: Answerer) -> None:
+    answer = answerer.ask("我们是做贸易的，买了新材料转卖，能不能申请首批次保费补贴？")
+    assert answer.outcome == "answered" and "贸易商" in answer.text and len(answer.citations) == 1, answer.text
+
+
 def test_a_share_the_notice_does_not_state_is_not_stated(answerer: Answerer) -> None:
     """“百分之多少” is answered by a share only: the notice's 5000万元 does not answer it."""
     answer = answerer.ask("重点新材料首批次保险补偿，保费补贴按保费的百分之多少给？")

@@ -101,6 +101,8 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
         return _list_items(scored, best, cfg, next_items)
     chosen = [best]
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
+    if set(intent.kinds) <= {"yes_no", "condition"} and "yes_no" in intent.kinds:  # one rule answers 能不能: its clause only
+        close = [s for s in close if s.clause.n == best.clause.n]
     # units of clauses not yet quoted first: a second clause within the margin adds more than a
     # second sentence of the first (“软件业务收入利润率…” vs “…软件业务收入9152.9亿元”)
     for s in sorted(close, key=lambda s: s.clause.n == best.clause.n):
