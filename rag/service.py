@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answerer, Evidence
+from rag.answer import Answerer
 from rag.answer.answerability import AnswerabilityModel
 from rag.answer.llm import make_chat_model
 from rag.config import Config
@@ -127,9 +127,9 @@ class Service:
         cfg = self.cfg.retrieve if reranker else self.cfg.replace("retrieve", reranker="").retrieve
         return HybridRetriever(self.store, self.embedder, cfg, mode=mode)
 
-    def evidence(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Evidence:
-        """What the answer would be decided from (evaluation fits the answerability model on it)."""
-        return self.answerer.evidence(question, history)
+    def answerability_features(self, question: str, history: Sequence[tuple[str, str]] = ()) -> dict[str, float]:
+        """The answerability features of a question (what ``--fit-answerability`` fits on; needs no fitted model)."""
+        return self.answerer.features(question, history)
 
     # ------------------------------------------------------------------ what front ends show
 

@@ -77,7 +77,8 @@ def fixed_model(p: float) -> AnswerabilityModel:
     """An answerability model that gives every question probability ``p`` (answer at 0.5, LLM floor 0.1)."""
     n = len(FEATURES)
     z = float(np.log(p / (1 - p)))
-    return AnswerabilityModel(FEATURES, (0.0,) * n, (1.0,) * n, (0.0,) * n, z, 0.5, 0.3, 0.1)
+    # a refusal is not_found when under 30 % of the question's bigrams are in the top documents
+    return AnswerabilityModel(FEATURES, (0.0,) * n, (1.0,) * n, (0.0,) * n, z, 0.5, (-10.0, 0.0), 3.0, 0.1)
 
 
 ANSWERS = fixed_model(0.9)

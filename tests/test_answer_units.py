@@ -156,9 +156,15 @@ def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:
                       "qualifiers_missing", "legs_agree", "margin")})
         ok.append(good)
         nf.append(not good and i % 10 == 0)
+        if nf[-1]:  # nothing relevant found: little of the question in the top documents
+            rows[-1]["doc_coverage"] -= 1.0
     model = fit(rows, ok, nf, max_false_refusal=0.05)
     p = [model.probability(r) for r in rows]
     assert auc(p, ok) > 0.9
+    labelled = [model.assess(r).outcome for r, g in zip(rows, ok) if not g and model.probability(r) < model.answer_above]
+    assert labelled.count("not_found") and labelled.count("not_stated")
+    unanswerable = [(r, f) for r, g, f in zip(rows, ok, nf) if not g]
+    assert auc([model.not_found_probability(r) for r, _ in unanswerable], [f for _, f in unanswerable]) > 0.8
     refused_good = sum(q < model.answer_above for q, g in zip(p, ok) if g) / sum(ok)
     assert refused_good <= 0.05 and model.llm_floor <= model.answer_above
     path = tmp_path / "m.json"

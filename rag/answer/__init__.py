@@ -106,7 +106,14 @@ class Answerer:
         self.cfg = cfg
         self.llm = llm
         self.today = today
-        self.model = model or AnswerabilityModel.load(cfg.answer.answerability)
+        self._model = model
+
+    @property
+    def model(self) -> AnswerabilityModel:
+        """Loaded on first use, so refitting (:meth:`features`) never needs the model it replaces."""
+        if self._model is None:
+            self._model = AnswerabilityModel.load(self.cfg.answer.answerability)
+        return self._model
 
     @property
     def backend(self) -> str:
@@ -121,14 +128,15 @@ class Answerer:
                 return item
         raise AssertionError("stream() ended without an Answer")
 
-    def evidence(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Any = None,
-                 gate: bool = True) -> Evidence:
-        """Retrieve, pack, score and assess without answering: what evaluation fits the model on."""
+    def features(self, question: str, history: Sequence[tuple[str, str]] = ()) -> dict[str, float]:
+        """The answerability features of a question: what ``--fit-answerability`` fits the model on."""
         notes: list[str] = []
-        standalone = self._condense(question, history, notes)
-        return self._evidence(standalone, filters, notes, _Timer(), gate)
+        return self._gather(self._condense(question, history, notes), None, notes, _Timer())[-1]
 
-    def _evidence(self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool) -> Evidence:
+    def _gather(
+        self, standalone: str, filters: Any, notes: list[str], timer: _Timer,
+    ) -> tuple[Retrieval, list[Clause], Intent, list[Clause], list[Scored], dict[str, float]]:
+        """Retrieve, pack and score: the query used, the context, intent, top hits, scored units, features."""
         with timer.stage("retrieve"):
             result = self.retriever.retrieve(standalone, filters=filters)
             notes.extend(n for n in result.notes if n not in notes)
@@ -140,7 +148,13 @@ class Answerer:
             qvec = self.embedder.embed_queries([fold(result.query)])[0]
             scored = score_units(result.query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
-            assessment = self.model.assess(features(result.query, intent, clauses, scored, docs), gate=gate)
+            feats = features(result.query, intent, clauses, scored, docs)
+        return result, clauses, intent, top, scored, feats
+
+    def _evidence(self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool) -> Evidence:
+        result, clauses, intent, top, scored, feats = self._gather(standalone, filters, notes, timer)
+        with timer.stage("score"):
+            assessment = self.model.assess(feats, gate=gate)
             record = named_record(result.query, top[:3]) if intent.meta and top else None
             if (gate and assessment.outcome == ANSWERED and record is not None and asks_doc_number(result.query)
                     and not record.chunk.doc_number and not has_doc_number(fold(record.chunk.text))):

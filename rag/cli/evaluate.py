@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rag.answer.answerability import NOT_FOUND_FEATURES
 from rag.config import Config, LLMConfig
 from rag.evaluation.qaset import QAItem, QASetError, load_qa, validate
 
@@ -118,9 +119,10 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
         if model is None:
             return _fail("--fit-answerability needs answerable and unanswerable items in the dev split")
         _write(args.fit_answerability, model.to_json())
-        print(json.dumps({"answer_above": model.answer_above, "not_found_coverage": model.not_found_coverage,
+        print(json.dumps({"answer_above": model.answer_above,
                           "llm_floor": model.llm_floor,
-                          **model.fitted_on["dev"], "coef": dict(zip(model.features, model.coef))},
+                          **model.fitted_on["dev"], "coef": dict(zip(model.features, model.coef)),
+                          "not_found_coef": dict(zip(NOT_FOUND_FEATURES, model.not_found_coef))},
                          ensure_ascii=False, indent=1))
         return 0
     runners, meta = build_systems(service, corpus, systems, args.k, args.retrieval_only)

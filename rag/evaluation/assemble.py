@@ -67,7 +67,7 @@ def fit_answerability(service: Service, items: Sequence[QAItem], qa: str) -> Ans
     """Fit the answerability model on these (dev) items; None unless both answerable and unanswerable occur."""
     if not any(it.type == "unanswerable" for it in items) or all(it.type == "unanswerable" for it in items):
         return None
-    rows = [service.evidence(it.question, it.history).assessment.features
+    rows = [service.answerability_features(it.question, it.history)
             for it in track(items, len(items), "features", unit="question")]
     return fit(rows, [it.type != "unanswerable" for it in items], [it.outcome == NOT_FOUND for it in items],
                fitted_on={"qa": qa, "split": "dev", "items": len(items), "embedder": service.embedder.id,
