@@ -7,6 +7,7 @@ exactly the same units it finds vectors for.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -80,6 +81,13 @@ def bigrams(folded: str) -> set[str]:
     return {run[i : i + 2] for run in runs for i in range(max(len(run) - 1, 1))}
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def text_bigrams(text: str) -> frozenset[str]:
+    """:func:`bigrams` of ``fold(text)``, memoised: every question matches the same clause units, headings
+    and titles again."""
+    return frozenset(bigrams(fold(text)))
+
+
 def context_text(chunk: Chunk) -> str:
     """What a clause says about itself besides its text: title, heading path, issuer (folded)."""
     return fold(" ".join([chunk.title, *chunk.heading_path, chunk.issuer or ""]))
@@ -105,11 +113,11 @@ def unit_matches(wanted: set[str], qvec: np.ndarray, chunk: Chunk, vectors: np.n
     if not units:
         return []
     cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
-    heading = bigrams(context_text(chunk))
-    title = bigrams(fold(chunk.title))  # names the document: every unit of it is as much about it (half weight)
+    heading = text_bigrams(context_text(chunk))
+    title = text_bigrams(chunk.title)  # names the document: every unit of it is as much about it (half weight)
     out = []
     for (i, unit), cos in zip(units, cosines, strict=True):
-        own = bigrams(fold(unit)) - title
+        own = text_bigrams(unit) - title
         lexical = (len(wanted & own) + 0.5 * len(wanted & (heading - own))) / len(wanted) if wanted else 0.0
         out.append(UnitMatch(i, unit, float(cos), lexical))
     return out
