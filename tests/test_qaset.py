@@ -240,3 +240,14 @@ def test_user_set_is_valid_and_shaped_as_promised():
     splits = Counter(it.split for it in items)
     assert set(splits) == {"dev", "test"} and 0.55 <= splits["dev"] / len(items) <= 0.65
     assert all(it.split == split_of(it.id) for it in items), "the split is fixed by id"
+
+
+def test_third_writers_set_is_valid_and_split_by_id():
+    """eval/qa-user-c.jsonl: a third blind writer's 100 questions (20 unanswerable, follow-ups), split like qa-user."""
+    path = ROOT / "eval" / "qa-user-c.jsonl"
+    assert validate(path, CORPUS) == []
+    items = load_qa(path, CORPUS)
+    unanswerable = [it for it in items if it.type == "unanswerable"]
+    assert len(items) == 100 and len(unanswerable) == 20 and all(it.outcome for it in unanswerable)
+    assert sum(bool(it.history) for it in items) >= 12
+    assert all(it.split == split_of(it.id) for it in items), "the split is fixed by id"
