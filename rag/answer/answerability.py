@@ -122,6 +122,12 @@ class AnswerabilityModel:
     def probability(self, feats: dict[str, float]) -> float:
         return _sigmoid(float(np.dot(self._standard(feats, self.features), np.array(self.coef)) + self.intercept))
 
+    @property
+    def weights(self) -> dict[str, dict[str, float]]:
+        """Both regressions' coefficients by feature name, for printing after a refit."""
+        return {"answerable": dict(zip(self.features, self.coef)),
+                "not_found": dict(zip(NOT_FOUND_FEATURES, self.not_found_coef))}
+
     def not_found_probability(self, feats: dict[str, float]) -> float:
         """P(nothing relevant was found), for a question already refused."""
         z = float(np.dot(self._standard(feats, NOT_FOUND_FEATURES), np.array(self.not_found_coef)) + self.not_found_intercept)

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.answer.answerability import NOT_FOUND_FEATURES
 from rag.config import Config, LLMConfig
 from rag.evaluation.qaset import QAItem, QASetError, load_qa, validate
 
@@ -121,8 +120,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
         _write(args.fit_answerability, model.to_json())
         print(json.dumps({"answer_above": model.answer_above,
                           "llm_floor": model.llm_floor,
-                          **model.fitted_on["dev"], "coef": dict(zip(model.features, model.coef)),
-                          "not_found_coef": dict(zip(NOT_FOUND_FEATURES, model.not_found_coef))},
+                          **model.fitted_on["dev"], **model.weights},
                          ensure_ascii=False, indent=1))
         return 0
     runners, meta = build_systems(service, corpus, systems, args.k, args.retrieval_only)
