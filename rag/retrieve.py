@@ -237,7 +237,7 @@ class HybridRetriever:
         is left first.
         """
         top = hits[0].chunk
-        if not top.doc_number or has_doc_number(fold(top.text)):
+        if not top.doc_number or has_doc_number(top.text):
             return hits
         number = compact(top.doc_number)
         for doc_id in filter(None, (top.parent_id, top.doc_id)):

@@ -46,7 +46,7 @@ def canonical_doc_number(text: str) -> str:
 
 
 def has_doc_number(text: str) -> bool:
-    """Whether ``text`` states a 文号 (in any bracket or spacing)."""
+    """Whether ``text`` states a 文号 (in any bracket or spacing: raw or folded text alike)."""
     return bool(_DOCNO.search(text))
 
 

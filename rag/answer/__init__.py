@@ -157,7 +157,7 @@ class Answerer:
             assessment = self.model.assess(feats, gate=gate)
             record = named_record(result.query, top[:3]) if intent.meta and top else None
             if (gate and assessment.outcome == ANSWERED and record is not None and asks_doc_number(result.query)
-                    and not record.chunk.doc_number and not has_doc_number(fold(record.chunk.text))):
+                    and not record.chunk.doc_number and not has_doc_number(record.chunk.text)):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # no 文号 in its record or text
         return Evidence(result.query, clauses, intent, scored, assessment, record)
 

@@ -25,7 +25,7 @@ from rag.answer.context import Clause, neutralise_markers
 from rag.intent import Intent, question_bigrams, read_intent, states
 from rag.config import AnswerConfig
 from rag.records import Chunk
-from rag.sentences import bigrams, context_text, quotable_units, unit_matches
+from rag.sentences import bigrams, context_text, quotable_units, text_bigrams, unit_matches
 from rag.textnorm import compact, fold
 
 EXTRACT_LABEL = "（以下为从文件中摘录的原文）"
@@ -283,7 +283,7 @@ def named_record(question: str, hits: Sequence[Clause], share: float = 0.6) -> C
     wanted = question_bigrams(question)
 
     def named(clause: Clause) -> float:
-        own = bigrams(fold(clause.chunk.title))
+        own = text_bigrams(clause.chunk.title)
         return len(wanted & own) / len(own) if own else 0.0
 
     best = max(hits, key=named)
