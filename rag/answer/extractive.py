@@ -25,8 +25,8 @@ from rag.answer.context import Clause, neutralise_markers
 from rag.intent import Intent, question_bigrams, read_intent, states
 from rag.config import AnswerConfig
 from rag.records import Chunk
-from rag.sentences import bigrams, context_text, quotable_units, text_bigrams, unit_matches
-from rag.textnorm import compact, fold
+from rag.sentences import context_text, quotable_units, text_bigrams, unit_matches
+from rag.textnorm import compact
 
 EXTRACT_LABEL = "（以下为从文件中摘录的原文）"
 GAP = "……"  # between quoted units of one clause that are not adjacent in it
@@ -149,7 +149,7 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
         kinds = asks.fact_kinds
 
         def fit(s: Scored) -> float:
-            overlap = len(wanted & bigrams(fold(s.sentence))) / len(wanted) if wanted else 0.0
+            overlap = len(wanted & text_bigrams(s.sentence)) / len(wanted) if wanted else 0.0
             stated = not kinds or any(states(s.sentence, k) for k in kinds)
             return s.score + overlap - cfg.kind_penalty * (not stated)
 
@@ -161,9 +161,9 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
         if pick.clause.n not in quoted and fit(near) >= fit(pick) - cfg.part_quoted_margin:
             pick = near
         if pick in chosen:  # the unit quoted for an earlier part: the part's own unit of that clause, if it fits nearly as well
-            own = [s for s in scored if s.clause.n == pick.clause.n and s not in chosen]
-            if own and fit(max(own, key=fit)) >= fit(pick) - cfg.part_quoted_margin:
-                pick = max(own, key=fit)
+            own = max((s for s in scored if s.clause.n == pick.clause.n and s not in chosen), key=fit, default=None)
+            if own is not None and fit(own) >= fit(pick) - cfg.part_quoted_margin:
+                pick = own
         if "list" in asks.kinds:  # a list part quotes its items, not one of them
             lists = True
             chosen += [s for s in _list_items(scored, pick, cfg, next_items) if s not in chosen]
@@ -220,7 +220,8 @@ def _cn_date(iso: str) -> str:
 def record_answer(
     intent: Intent, record: Chunk, best: Scored, document: Sequence[Chunk], number: Callable[[Chunk], int],
 ) -> Extract:
-    """Answer a 文号/发文机关/日期/有效期 question from the document record ``record`` carries (the top hit's).
+    """Answer a 文号/发文机关/日期/有效期 question from the document record ``record`` carries (the document the
+    question names, else the top hit's: :func:`named_record`).
 
     Each field is given as the record holds it, followed by the clause that states it
     (``number(chunk)`` adds that clause to the context and returns its [n]); the validity
