@@ -73,6 +73,11 @@ _COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|
 # “多少家民营跨国公司和领航企业”: one question word, two things counted
 _JOINED = re.compile(r"(?:多少|几)[^？?，,。；;]{0,12}[和与及、][^？?，,。；;]{1,12}")
 _TOPIC = re.compile(r"^关于[^，,？?。]{1,60}[，,]")
+_EXCEPT = re.compile(r"(?:^|(?<=[，,。？?]))除了[^，,？?。]{1,30}[，,]")  # “除了高企证书，…”: what the asker already has is not asked
+# “A和B分别/各自…”, “A、B、C的…各是多少”: each of A, B, C is asked about (one unit each)
+_EACH = re.compile(r"分别|各自|各是|各有|各(?=几|多少|定)")
+_CONJ = re.compile(r"[和与跟及、]")
+_EDGE = re.compile(r"[的里在上对中]")  # what ends the first conjunct's context / the last conjunct's tail
 _PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有|此外|以及|同时|顺便问一下|顺便问|再问一下|那么)[，,]?")
 
 
@@ -114,10 +119,37 @@ def read_intent(question: str) -> Intent:
         kinds = tuple(k for k in kinds if k not in ("date", "number", "money", "grant", "percent"))
     places = _places(q)
     years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
-    parts = tuple(p.strip(" ，,。") for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3)
+    parts = tuple(e for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3
+                  and not _EXCEPT.fullmatch(p.strip(" ，,。") + "，")  # “除了高企证书，还有哪些…”: not a part
+                  for e in _each(p.strip(" ，,。")))
     asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))
     several = asked >= 2 or len(parts) > 1 or bool(_JOINED.search(q))
     return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several)
+
+
+def _each(part: str) -> tuple[str, ...]:
+    """“宁波和嘉兴各自主攻什么方向” -> (“宁波各自主攻什么方向”, “嘉兴各自主攻什么方向”); else (part,).
+
+    The conjuncts are read in the phrase before 分别/各自 (or in the phrase before that one: “特种设备追溯和
+    危险品追溯，文件里分别…”): the first runs back to 的/里/在…, the last up to them.
+    """
+    marker = _EACH.search(part)
+    if not marker:
+        return (part,)
+    phrases = re.split(r"[，,]", part[: marker.start()])
+    at = next((i for i in (len(phrases) - 1, len(phrases) - 2) if i >= 0 and _CONJ.search(phrases[i])), None)
+    if at is None:
+        return (part,)
+    phrase = phrases[at]
+    start = sum(len(p) + 1 for p in phrases[:at])  # where the phrase starts in ``part``
+    conj = list(_CONJ.finditer(phrase))
+    head = _EDGE.split(phrase[: conj[0].start()])[-1]
+    tail = _EDGE.split(phrase[conj[-1].end():])[0]
+    items = [head, *(phrase[a.end(): b.start()] for a, b in zip(conj, conj[1:])), tail]
+    if not all(1 <= len(i) <= 12 for i in items):
+        return (part,)
+    span = (start + conj[0].start() - len(head), start + conj[-1].end() + len(tail))
+    return tuple(part[: span[0]] + item + part[span[1]:] for item in items)
 
 
 _ASKS_DOC_NUMBER = re.compile(r"文号|几号文|发文字号|(?:哪个|哪份|什么)文件(?:印发|发布|下发)")
@@ -129,8 +161,9 @@ def asks_doc_number(question: str) -> bool:
 
 
 def question_bigrams(question: str) -> set[str]:
-    """Content bigrams of a question: interrogative words are cut out, not bridged over."""
-    return bigrams(QUESTION_WORDS.sub(" ", fold(question)))
+    """Content bigrams of a question: interrogative words are cut out, not bridged over, and so is what it
+    sets aside (“除了高企证书，还有哪些…” asks about the others)."""
+    return bigrams(QUESTION_WORDS.sub(" ", _EXCEPT.sub(" ", fold(question))))
 
 
 def _places(q: str) -> tuple[str, ...]:

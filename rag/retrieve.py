@@ -13,6 +13,9 @@ amounts with their magnitude (“2.5亿”), percentages, and the corpus's quote
 
 from __future__ import annotations
 
+import functools
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +29,13 @@ from langchain_core.retrievers import BaseRetriever
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
 from rag.intent import asks_doc_number, question_bigrams
+from rag.lexical import PolicyTokenizer
 from rag.records import Chunk, Hit
 from rag.sentences import unit_matches
 from rag.store import Filters, Ranked, Store, rrf
 from rag.textnorm import compact, fold, has_doc_number
 
+_PLAIN_WORD = re.compile(r"[0-9a-z\u3400-\u9fff]{2,40}")  # what Store.containing accepts
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 
@@ -170,6 +175,26 @@ class HybridRetriever:
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return self.store.document_chunks(doc_id)
+
+    @functools.cached_property
+    def _tokenizer(self) -> PolicyTokenizer:
+        return PolicyTokenizer()
+
+    def word_weights(self, query: str) -> dict[str, float]:
+        """The question's content words that some stored clause contains, each with its IDF over the clauses.
+
+        jieba words of two or more characters, not inside a longer one of them; the colloquial table's
+        everyday words are left out (they are the asker's words, which the notices say otherwise).  The
+        answer stage asks whether the top documents hold the rare ones (工伤 asked, 失业 stated).
+        """
+        words = [w for w in dict.fromkeys(self._tokenizer(query))
+                 if len(w) >= 2 and not w.isdigit() and _PLAIN_WORD.fullmatch(w)]
+        words = [w for w in words if not any(w != v and w in v for v in words)
+                 and not any(w in said or said in w for said, _ in self.colloquial.pairs)]
+        if not words:
+            return {}
+        total = self.store.count()
+        return {w: math.log((total + 1) / (n + 0.5)) for w, n in zip(words, self.store.containing(words)) if n}
 
     def prepare(self, query: str) -> tuple[str, tuple[str, ...]]:
         """Trim, reject empty, truncate to ``max_query_chars`` (with a note)."""

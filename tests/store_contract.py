@@ -7,6 +7,7 @@ and order, never on raw BM25 values (Milvus Lite returns them with the opposite 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 from rag.records import Chunk, Document
 from rag.sentences import quotable_units
 from rag.store import Filters, Ranked, Store, StoreError
+from rag.textnorm import fold
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +95,16 @@ class StoreContract:
         r = filled.lexical(target.text[:40], 5)
         assert target.chunk_id in r.ids[:3] and _descending(r) and all(s > 0 for s in r.scores)
         assert filled.lexical("zzqqxx", 5).ids == ()
+
+    def test_containing_counts_the_clauses_holding_a_word(self, filled: Store, contract_slice: Slice) -> None:
+        texts = [fold(c.embed_text()) for c in contract_slice.chunks]
+        rare = next(w for c in contract_slice.chunks for w in re.findall(r"[\u4e00-\u9fff]{4}", c.text)
+                    if sum(w in t for t in texts) == 1)
+        words = ["企业", rare, "zzqqxx"]
+        assert filled.containing(words) == [sum(w in t for t in texts) for w in words]
+        assert filled.containing(words)[:2] != [0, 0] and filled.containing([]) == []
+        with pytest.raises(StoreError, match="plain word"):
+            filled.containing(['x" or kind == "doc'])
 
     def test_hybrid_fuses_both_legs(self, filled: Store, contract_slice: Slice, corpus_embedder) -> None:
         target = contract_slice.chunks[7]

@@ -93,6 +93,19 @@ def test_each_part_quotes_its_own_sentence_of_a_shared_clause(answerer: Answerer
     assert answer.outcome == "answered" and "1000万元" in compact(answer.text) and len(answer.citations) == 1, answer.text
 
 
+def test_things_asked_about_each_get_their_own_sentence(answerer: Answerer) -> None:
+    """“宁波和嘉兴各自主攻什么方向”: one clause names both; each city's own sentence is quoted."""
+    answer = answerer.ask("信息服务业区域布局里，宁波和嘉兴各自主攻什么方向？")
+    assert "嵌入式软件" in answer.text and "长三角软件交付基地" in answer.text, answer.text
+
+
+def test_words_the_top_documents_never_use_count_against_answering(answerer: Answerer) -> None:
+    """残疾人 is in the corpus, not in the notices retrieved for 残保金: the share of such rare words is a feature."""
+    off_topic = answerer.features("我们公司没招残疾人，残保金怎么交？小微企业能减免吗？")
+    on_topic = answerer.features("杭州算力券每家企业每年最多申领多少？")
+    assert off_topic["words_missing"] > 0.3 and on_topic["words_missing"] == 0.0, (off_topic, on_topic)
+
+
 def test_doc_number_of_a_document_named_in_the_question(answerer: Answerer) -> None:
     """The 文号 asked is the named document's: the national 意见 states none (not the provincial one's that
     ranks first); a 文号 the top clause cites for another document is still quoted."""

@@ -72,6 +72,9 @@ class ListRetriever:
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc_id == doc_id]
 
+    def word_weights(self, query: str) -> dict[str, float]:
+        return {}
+
 
 def fixed_model(p: float) -> AnswerabilityModel:
     """An answerability model that gives every question probability ``p`` (answer at 0.5, LLM floor 0.1)."""

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from rag.answer import Answerer
-from rag.answer.answerability import AnswerabilityModel, auc, fit
-from rag.intent import read_intent, states
+from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit
+from rag.intent import question_bigrams, read_intent, states
 from rag.answer.condense import condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, quote
@@ -146,14 +146,33 @@ def test_intent_reads_what_is_asked() -> None:
     assert follow.fact_kinds == ("grant",) and read_intent("关于那个意见，文号多少？").meta == ("docno",)
 
 
+def test_each_thing_asked_about_with_fen_bie_is_a_part() -> None:
+    """“A和B分别/各自…”: one part per thing named, read back to 的/里 and up to 在/的 (or across one comma)."""
+    assert read_intent("信息服务业区域布局里，宁波和嘉兴各自主攻什么方向？").parts == (
+        "信息服务业区域布局里,宁波各自主攻什么方向", "信息服务业区域布局里,嘉兴各自主攻什么方向")
+    assert read_intent("宁波、温州、嘉兴在信息服务业上各自主攻什么方向？").parts == (
+        "宁波在信息服务业上各自主攻什么方向", "温州在信息服务业上各自主攻什么方向", "嘉兴在信息服务业上各自主攻什么方向")
+    assert read_intent("特种设备追溯和危险品追溯，文件里分别以哪些东西为重点？").parts == (
+        "特种设备追溯,文件里分别以哪些东西为重点", "危险品追溯,文件里分别以哪些东西为重点")
+    assert read_intent("纳入培育库的民营跨国公司和领航企业分别要到多少家？").parts == (
+        "纳入培育库的民营跨国公司分别要到多少家", "纳入培育库的领航企业分别要到多少家")
+    assert read_intent("两地补贴分别多少？").parts == ("两地补贴分别多少",)  # nothing enumerated
+    assert len(read_intent("杭州和宁波的算力券补多少？").parts) == 1  # no 分别/各自: one question about both
+
+
+def test_what_a_question_sets_aside_is_not_asked() -> None:
+    """“除了高企证书，还有哪些…”: 高企证书 neither scores units nor makes a part; 免除 is no 除了."""
+    q = "除了高企证书，还有哪些情况也能直接走直通车？"
+    assert read_intent(q).parts == ("哪些情况也能直接走直通车",) and "证书" not in question_bigrams(q)
+    assert "免除" in question_bigrams("免除契税，还能减免啥？")
+
+
 def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:
     rng = __import__("numpy").random.default_rng(0)
     rows, ok, nf = [], [], []
     for i in range(200):
         good = i % 5 != 0
-        rows.append({f: float(rng.normal(1.0 if good else 0.0, 0.5)) for f in
-                     ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind", "stated_lexical", "stated_cos", "clause_qualifiers_missing",
-                      "qualifiers_missing", "legs_agree", "margin")})
+        rows.append({f: float(rng.normal(1.0 if good else 0.0, 0.5)) for f in FEATURES})
         ok.append(good)
         nf.append(not good and i % 10 == 0)
         if nf[-1]:  # nothing relevant found: little of the question in the top documents

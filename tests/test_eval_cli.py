@@ -34,6 +34,12 @@ def test_unusable_input_exits_2_with_a_reason(tmp_path, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+def test_qa_sets_run_together_must_not_share_ids(tmp_path, capsys):
+    cfg = Config().replace("index", root=str(tmp_path), name="none")
+    assert _run(cfg, "--qa", str(QA), str(QA)) == 2
+    assert "share item id(s)" in capsys.readouterr().err
+
+
 def test_missing_index_names_the_build_command(tmp_path, capsys):
     cfg = Config().replace("index", root=str(tmp_path), name="none")
     assert _run(cfg, "--qa", str(QA), "--limit", "1") == 2

@@ -94,6 +94,15 @@ def test_sentence_rerank_and_colloquial_words(corpus_store, corpus_embedder) -> 
     assert "目标" in retriever.colloquial.expand("个转企有没有时间表？")
 
 
+def test_word_weights_are_the_rarity_of_the_questions_own_words(corpus_retriever: HybridRetriever) -> None:
+    """Words some clause contains, weighted by IDF over clauses; everyday words of the table and words no clause
+    holds are left out, and so is a word inside a longer one."""
+    w = corpus_retriever.word_weights("个体户在杭州申请算力券，工伤保险怎么办？")
+    assert "算力券" in w and "杭州" in w and w["算力券"] > w["杭州"] > 0
+    assert "个体户" not in w and "工伤" not in w  # the colloquial table's word; a word no clause holds
+    assert corpus_retriever.word_weights("？？") == {}
+
+
 def test_doc_number_question_ranks_the_notice_header_first(corpus_store, corpus_embedder) -> None:
     """“文号多少” about a plan: the header of the notice that issued it (which states the 文号) comes first,
     even from outside the candidates; a clause that itself cites a 文号 stays first; off, the plan's body wins."""

@@ -59,6 +59,8 @@ class Retriever(Protocol):
 
     def document_chunks(self, doc_id: str) -> list[Chunk]: ...
 
+    def word_weights(self, query: str) -> dict[str, float]: ...
+
 
 @dataclasses.dataclass(frozen=True)
 class Evidence:
@@ -148,7 +150,7 @@ class Answerer:
             qvec = self.embedder.embed_queries([fold(result.query)])[0]
             scored = score_units(result.query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
-            feats = features(result.query, intent, clauses, scored, docs)
+            feats = features(result.query, intent, clauses, scored, docs, self.retriever.word_weights(result.query))
         return result, clauses, intent, top, scored, feats
 
     def _evidence(self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool) -> Evidence:

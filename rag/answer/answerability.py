@@ -14,11 +14,13 @@ user-worded ones.  The features below ask instead what a careful reader asks:
   to the question (an amount for another object — “每年新增200项” for “每个项目奖多少”);
 - ``qualifiers_missing`` / ``clause_qualifiers_missing``: the share of places/years named in
   the question that the top documents / the best clause never name (宁波 asked, 杭州 answered);
+- ``words_missing``: the IDF-weighted share of the question's words (those the corpus uses at all) that
+  the top documents never use (工伤保险 asked, 失业保险 stated; 残疾人 asked of notices without it);
 - ``legs_agree``: whether the dense and the lexical leg put the same clause first;
 - ``margin``: how far the best unit stands above the next one.
 
-A logistic regression over them is fitted on the dev split only (``policy-rag eval --qa
-eval/qa-user.jsonl --fit-answerability``) and stored as plain JSON beside this module, with
+A logistic regression over them is fitted on the dev splits only (``policy-rag eval --qa
+eval/qa-user.jsonl eval/qa-user-c.jsonl --fit-answerability``) and stored as plain JSON beside this module, with
 its decision threshold ``answer_above`` (answered vs refused), ``llm_floor`` (the only gate in
 front of an LLM), and a second, two-feature regression over :data:`NOT_FOUND_FEATURES` fitted on
 the unanswerable dev rows, which labels a refusal ``not_found`` or ``not_stated``.
@@ -30,7 +32,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,7 @@ from rag.textnorm import compact
 
 FEATURES: tuple[str, ...] = ("unit_cos", "chunk_cos", "lexical", "doc_coverage", "kind_stated", "best_states_kind",
                              "stated_lexical", "stated_cos", "qualifiers_missing", "clause_qualifiers_missing",
-                             "legs_agree", "margin")
+                             "legs_agree", "margin", "words_missing")
 # a refusal that found nothing relevant (not_found) vs one whose documents do not state the thing asked
 # (not_stated): how much of the question the top documents mention, and how close the best clause is
 NOT_FOUND_FEATURES: tuple[str, ...] = ("doc_coverage", "chunk_cos")
@@ -58,9 +60,10 @@ OUTCOMES: tuple[str, ...] = (ANSWERED, NOT_STATED, NOT_FOUND)
 
 def features(
     question: str, intent: Intent, clauses: Sequence[Clause], scored: Sequence[Scored],
-    documents: Sequence[Sequence[Chunk]], top_units: int = 3, top_stated: int = 5,
+    documents: Sequence[Sequence[Chunk]], word_weights: Mapping[str, float], top_units: int = 3, top_stated: int = 5,
 ) -> dict[str, float]:
-    """The feature vector of one question (see the module docstring); ``documents`` are the top hits' documents."""
+    """The feature vector of one question (see the module docstring); ``documents`` are the top hits' documents,
+    ``word_weights`` the question's words with their IDF (``HybridRetriever.word_weights``)."""
     hits = [c for c in clauses if c.is_hit]
     if not scored or not hits:
         return dict.fromkeys(FEATURES, 0.0)
@@ -87,6 +90,8 @@ def features(
         "margin": best.score - scored[1].score if len(scored) > 1 else 0.0,
         "stated_cos": max((s.dense for s in scored[:top_stated] if s.states_kind), default=0.0),
         "clause_qualifiers_missing": best.qualifiers_missing,
+        "words_missing": (sum(w for word, w in word_weights.items() if word not in doc_text) / sum(word_weights.values())
+                          if word_weights else 0.0),
     }
 
 
@@ -160,7 +165,7 @@ class AnswerabilityModel:
             model = cls(**{**data, **{k: tuple(data[k]) for k in ("features", "mean", "scale", "coef", "not_found_coef")}})
         except (OSError, json.JSONDecodeError, TypeError, KeyError) as exc:
             raise ValueError(f"{p}: not a usable answerability model ({exc}); refit with "
-                             "`policy-rag eval --qa eval/qa-user.jsonl --fit-answerability`") from exc
+                             "`policy-rag eval --qa eval/qa-user.jsonl eval/qa-user-c.jsonl --fit-answerability`") from exc
         if set(model.features) - set(FEATURES) or set(NOT_FOUND_FEATURES) - set(model.features):
             raise ValueError(f"{p}: features {list(model.features)} do not match {list(FEATURES)}; refit it")
         return model

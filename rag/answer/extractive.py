@@ -143,8 +143,10 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
                 docs.add(s.clause.chunk.doc_id)
                 break
     lists = False
-    for part in intent.parts if len(intent.parts) > 1 else ():
-        wanted = question_bigrams(part)
+    asked = [question_bigrams(part) for part in intent.parts]
+    shared = set.intersection(*asked)  # what every part asks too (“…的数量目标各是多少”): not what tells them apart
+    for part, own in zip(intent.parts, asked) if len(intent.parts) > 1 else ():
+        wanted = (own - shared) or own
         asks = read_intent(part)  # a part is read like a question of its own
         kinds = asks.fact_kinds
 

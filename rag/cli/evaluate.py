@@ -11,6 +11,7 @@ import json
 import shlex
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ SYSTEMS = ("pipeline", "bm25", "dense", "langchain")
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("eval", help="evaluate retrieval, answers and refusals on a Q&A set",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--qa", default="eval/qa.jsonl", help="Q&A set, one JSON object per line (default: eval/qa.jsonl)")
+    p.add_argument("--qa", nargs="+", default=["eval/qa.jsonl"],
+                   help="Q&A set(s), one JSON object per line, run as one set (default: eval/qa.jsonl)")
     p.add_argument("--backend", choices=("auto", "extractive", "llm"), default="auto",
                    help="answer backend; auto = llm when one is configured, else extractive")
     p.add_argument("--out", help="write the full report JSON here")
@@ -58,15 +60,20 @@ def _fail(message: str) -> int:
 
 def handler(args: argparse.Namespace, cfg: Config) -> int:
     corpus = args.corpus or cfg.corpus
-    try:
-        items = load_qa(args.qa)
-    except (OSError, QASetError) as exc:
-        return _fail(f"cannot use {args.qa}: {exc}")
-    if Path(corpus).is_dir():
-        problems = validate(args.qa, corpus)
+    items: list[QAItem] = []
+    for qa in args.qa:
+        try:
+            items += load_qa(qa)
+        except (OSError, QASetError) as exc:
+            return _fail(f"cannot use {qa}: {exc}")
+        problems = validate(qa, corpus) if Path(corpus).is_dir() else []
         if problems:
-            print(f"warning: {len(problems)} evidence problem(s) against {corpus} (first: {problems[0]}); "
+            print(f"warning: {len(problems)} evidence problem(s) of {qa} against {corpus} (first: {problems[0]}); "
                   "retrieval metrics of those items are unreliable", file=sys.stderr)
+    repeated = sorted(i for i, n in Counter(it.id for it in items).items() if n > 1)
+    if repeated:
+        return _fail(f"the Q&A sets {' '.join(args.qa)} share item id(s) {repeated[:5]}")
+    args.qa = " ".join(args.qa)  # as reports and the baseline name it
     if args.fit_answerability:
         args.split = "dev"  # the model is fitted on dev only, whatever was asked
     items = [it for it in items if not args.split or it.split in ("", args.split)]
@@ -154,7 +161,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
         flags += ["--systems", ",".join(systems)] if len(systems) < len(SYSTEMS) else []
         flags += ["--retrieval-only"] if args.retrieval_only else []
         flags += ["--split", args.split] if args.split else []
-        command = "policy-rag " + shlex.join(["eval", "--qa", args.qa, "--backend", backend, "-k", str(args.k),
+        command = "policy-rag " + shlex.join(["eval", "--qa", *args.qa.split(" "), "--backend", backend, "-k", str(args.k),
                                               *flags, "--write-baseline", args.write_baseline])
         _write(args.write_baseline, json.dumps(make_baseline(report, command), ensure_ascii=False, indent=2) + "\n")
     print(markdown_summary(report))

@@ -280,7 +280,7 @@ class Stale:
 
     def __str__(self) -> str:
         return (f"calibration changed since the baseline ({self.what}): refit on dev "
-                "(`policy-rag eval --qa eval/qa-user.jsonl --fit-answerability`) and regenerate the baseline")
+                "(`policy-rag eval --qa eval/qa-user.jsonl eval/qa-user-c.jsonl --fit-answerability`) and regenerate the baseline")
 
 
 def _calibration_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,7 +17,9 @@ from rag.sentences import quotable_units
 from rag.textnorm import compact
 
 __all__ = ["Filters", "Ranked", "Store", "StoreError", "StoreNotFoundError", "StoreMismatchError", "embed_chunks",
-           "mismatches", "removed_by", "replaced_by", "rrf", "same_text", "text_hash"]
+           "check_words", "mismatches", "removed_by", "replaced_by", "rrf", "same_text", "text_hash"]
+
+_WORD = re.compile(r"[0-9a-z\u3400-\u9fff]{1,40}")
 
 
 class StoreError(ValueError):
@@ -59,6 +62,14 @@ class Filters:
         return True
 
 
+def check_words(words: Sequence[str]) -> list[str]:
+    """``words`` as given when each is a plain word (a backend may splice it into a query); else StoreError."""
+    bad = [w for w in words if not _WORD.fullmatch(w)]
+    if bad:
+        raise StoreError(f"not a plain word (letters, digits, CJK; at most 40): {bad[0]!r}")
+    return list(words)
+
+
 def text_hash(text: str) -> str:
     """The content hash stored texts and their vectors are known by."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -95,6 +106,11 @@ class Store(Protocol):
         ...
 
     def count(self) -> int: ...
+
+    def containing(self, words: Sequence[str]) -> list[int]:
+        """For each word (lower-case letters, digits, CJK: see :func:`check_words`), how many stored clauses'
+        keyword text (folded heading path + text) contains it: how rare a question's word is here."""
+        ...
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         """The records of ``ids`` in that order; ids no longer stored are left out."""

@@ -18,7 +18,8 @@ from rag.index import (Index, IndexNotFoundError, build_index, empty_index, inde
                        update_documents)
 from rag.lexical import BM25Index, topk
 from rag.records import Chunk, Document
-from rag.store.base import Filters, Ranked, rrf
+from rag.store.base import Filters, Ranked, check_words, rrf
+from rag.textnorm import fold
 
 
 class FaissStore:
@@ -26,6 +27,7 @@ class FaissStore:
 
     def __init__(self, cfg: IndexConfig, embedder: Embedder, index: Index) -> None:
         self.cfg, self.embedder = cfg, embedder
+        self._keyword_texts: tuple[Index, list[str]] | None = None  # folded path + text of one snapshot, on first use
         self._set(index)
 
     @classmethod
@@ -55,6 +57,12 @@ class FaissStore:
 
     def count(self) -> int:
         return len(self.index.chunks)
+
+    def containing(self, words: Sequence[str]) -> list[int]:
+        index, held = self.index, self._keyword_texts
+        if held is None or held[0] is not index:
+            held = self._keyword_texts = (index, [fold(c.embed_text()) for c in index.chunks])
+        return [sum(w in t for t in held[1]) for w in check_words(words)]
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         index = self.index

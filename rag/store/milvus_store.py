@@ -10,8 +10,8 @@ data or the new, never a mix:
 - ``manifest``: embedder, chunker and format the rows were written with.
 
 Filters are resolved to document ids against the document rows, then applied as ``doc_id in [...]``
-expressions; every value spliced into an expression is a hex id, never user text.  Lite returns
-BM25 scores negated, so keyword scores are taken as absolute values (order is what counts).
+expressions; every value spliced into an expression is a hex id or a plain word (letters, digits, CJK:
+``containing``), never other user text.  Lite returns BM25 scores negated, so keyword scores are taken as absolute values (order is what counts).
 An ``upsert`` writes the new rows before deleting the replaced ones: a reader may briefly see both
 versions of a replaced document, never neither.
 """
@@ -33,8 +33,8 @@ from rag.embed import Embedder
 from rag.ingest import CHUNKER_VERSION, document_key
 from rag.records import Chunk, Document
 from rag.sentences import quotable_units
-from rag.store.base import (Filters, Ranked, StoreError, StoreMismatchError, StoreNotFoundError, embed_chunks,
-                            mismatches, removed_by, replaced_by)
+from rag.store.base import (Filters, Ranked, StoreError, StoreMismatchError, StoreNotFoundError, check_words,
+                            embed_chunks, mismatches, removed_by, replaced_by)
 from rag.textnorm import fold
 
 FORMAT_VERSION = 1
@@ -135,6 +135,13 @@ class MilvusStore:
             return 0
         rows = self.client.query(self.alias, filter=f'kind == "{kind}"', output_fields=["count(*)"])
         return int(rows[0]["count(*)"]) if rows else 0
+
+    def containing(self, words: Sequence[str]) -> list[int]:
+        """One ``like "%word%"`` count per word: a word is letters, digits and CJK only, so it is safe to splice."""
+        if not self._exists():
+            return [0] * len(words)
+        return [int(self.client.query(self.alias, filter=f'kind == "chunk" and text like "%{w}%"',
+                                      output_fields=["count(*)"])[0]["count(*)"]) for w in check_words(words)]
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids or not self._exists():
