@@ -49,11 +49,13 @@ _ASKS: dict[str, re.Pattern[str]] = {
                             r"谁(?:来)?(?:负责|牵头|管|抓)|(?:负责|牵头)(?:的)?(?:是)?(?:哪|谁)"),
 }
 _META: dict[str, re.Pattern[str]] = {
-    "issuer": re.compile(r"哪个部门|哪些部门|哪几个部门|哪几家|哪个单位|哪些单位|谁发|谁印发|谁出的|发文(?:单位|机关|部门)|"
-                         r"发布(?:单位|机关|部门)|印发(?:单位|机关)|哪家(?:单位|机关|部门)|联合(?:发|印发|发布)|公示的"),
+    # a department asked about as the notice's author: a verb of issuing follows (“有意见找哪些部门” asks a contact)
+    "issuer": re.compile(r"(?:(?:哪个|哪些|哪几个|哪家)(?:部门|单位|机关)|哪几家)[^，,？?。]{0,6}?(?:发|印发|发布|出的|下发|公示|搞|盖章)|"
+                         r"谁发|谁印发|谁出的|发文(?:单位|机关|部门)|发布(?:单位|机关|部门)|印发(?:单位|机关)|联合(?:发|印发|发布)|公示的"),
     "docno": re.compile(r"文号|几号文|什么文|发文字号|哪个文件|编号"),
     "issued": re.compile(r"(?:什么时候|啥时候|何时|哪天|哪一天)(?:发|印发|发布|出台|下发)|印发(?:日期|时间)|发布(?:日期|时间)|成文"),
-    "valid": re.compile(r"施行|生效|有效期|执行到|管到|有效到|(?:什么时候|啥时候|哪天|何时)(?:开始|起)?(?:执行|实施)|"
+    # “有效期多长”, not “证书还在有效期”: the validity asked, not a condition stated
+    "valid": re.compile(r"施行|生效|有效期(?:是|为|有|到)?(?:多长|多久|几年|多少|到哪|到什么|到几|截止|什么时候|啥时候|至)|执行到|管到|有效到|(?:什么时候|啥时候|哪天|何时)(?:开始|起)?(?:执行|实施)|"
                         r"开始(?:执行|实施)的|实施(?:日期|时间|的日子)|过期|还有效"),
 }
 # A place or year named in the question: a clause that never mentions it is about somewhere

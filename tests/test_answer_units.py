@@ -125,6 +125,10 @@ def test_intent_reads_what_is_asked() -> None:
     assert money.fact_kinds == ("grant",) and money.places == ("杭州",)
     meta = read_intent("浙江软件业那份2022年统计公报，是哪几个部门一起发的，文号多少？")
     assert set(meta.meta) == {"issuer", "docno"} and meta.fact_kinds == () and meta.years == ("2022",)
+    # a department or a validity only asked of the notice itself: not a contact, not a condition stated
+    assert read_intent("名单是哪个部门公示的？").meta == ("issuer",) and read_intent("有意见可以找哪些部门？").meta == ()
+    assert read_intent("是哪个部门、哪天发的？").meta == ("issuer", "issued") and read_intent("哪个文件印发的？").meta == ("docno",)
+    assert read_intent("有效期多长？").meta == ("valid",) and read_intent("证书还在有效期，还看得分吗？").meta == ()
     assert "list" in read_intent("追溯体系主要管哪几类？").kinds and not read_intent("主要管哪几类？").fact_kinds
     assert read_intent("高企认定要什么条件？另外补贴多少钱？").parts == ("高企认定要什么条件", "补贴多少钱")
     assert read_intent("小区里装电梯补多少？").places == ()  # 小区 is no place
