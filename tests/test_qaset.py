@@ -242,6 +242,17 @@ def test_user_set_is_valid_and_shaped_as_promised():
     assert all(it.split == split_of(it.id) for it in items), "the split is fixed by id"
 
 
+def test_fourth_writers_set_is_valid_and_split_by_id():
+    """eval/qa-user-d.jsonl: a fourth blind writer's 120 questions, heavier on near-misses, split like qa-user."""
+    path = ROOT / "eval" / "qa-user-d.jsonl"
+    assert validate(path, CORPUS) == []
+    items = load_qa(path, CORPUS)
+    unanswerable = [it for it in items if it.type == "unanswerable"]
+    assert len(items) == 120 and len(unanswerable) == 44 and all(it.outcome for it in unanswerable)
+    assert sum(bool(it.history) for it in items) >= 24
+    assert all(it.split == split_of(it.id) for it in items), "the split is fixed by id"
+
+
 def test_third_writers_set_is_valid_and_split_by_id():
     """eval/qa-user-c.jsonl: a third blind writer's 100 questions (20 unanswerable, follow-ups), split like qa-user."""
     path = ROOT / "eval" / "qa-user-c.jsonl"

@@ -19,9 +19,8 @@ user-worded ones.  The features below ask instead what a careful reader asks:
 - ``legs_agree``: whether the dense and the lexical leg put the same clause first;
 - ``margin``: how far the best unit stands above the next one.
 
-A logistic regression over them is fitted on the dev splits only (``policy-rag eval --qa
-eval/qa-user.jsonl eval/qa-user-c.jsonl --fit-answerability``) and stored as plain JSON beside this module, with
-its decision threshold ``answer_above`` (answered vs refused), ``llm_floor`` (the only gate in
+A logistic regression over them is fitted on the dev splits only (:data:`REFIT_COMMAND`) and
+stored as plain JSON beside this module, with its decision threshold ``answer_above`` (answered vs refused), ``llm_floor`` (the only gate in
 front of an LLM), and a second, two-feature regression over :data:`NOT_FOUND_FEATURES` fitted on
 the unanswerable dev rows, which labels a refusal ``not_found`` or ``not_stated``.
 """
@@ -53,6 +52,7 @@ FEATURES: tuple[str, ...] = ("unit_cos", "chunk_cos", "lexical", "doc_coverage",
 # (not_stated): how much of the question the top documents mention, and how close the best clause is
 NOT_FOUND_FEATURES: tuple[str, ...] = ("doc_coverage", "chunk_cos")
 DEFAULT_MODEL = Path(__file__).with_name("answerability.json")
+REFIT_COMMAND = "policy-rag eval --qa eval/qa-user.jsonl eval/qa-user-c.jsonl eval/qa-user-d.jsonl --fit-answerability"
 
 ANSWERED, NOT_STATED, NOT_FOUND = "answered", "not_stated", "not_found"
 OUTCOMES: tuple[str, ...] = (ANSWERED, NOT_STATED, NOT_FOUND)
@@ -164,8 +164,7 @@ class AnswerabilityModel:
             data = json.loads(p.read_text(encoding="utf-8"))
             model = cls(**{**data, **{k: tuple(data[k]) for k in ("features", "mean", "scale", "coef", "not_found_coef")}})
         except (OSError, json.JSONDecodeError, TypeError, KeyError) as exc:
-            raise ValueError(f"{p}: not a usable answerability model ({exc}); refit with "
-                             "`policy-rag eval --qa eval/qa-user.jsonl eval/qa-user-c.jsonl --fit-answerability`") from exc
+            raise ValueError(f"{p}: not a usable answerability model ({exc}); refit with `{REFIT_COMMAND}`") from exc
         if set(model.features) - set(FEATURES) or set(NOT_FOUND_FEATURES) - set(model.features):
             raise ValueError(f"{p}: features {list(model.features)} do not match {list(FEATURES)}; refit it")
         return model

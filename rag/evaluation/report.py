@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.answer.answerability import REFIT_COMMAND
+
 # Metric rows of the side-by-side table, with their display names.
 TABLE_ROWS: tuple[tuple[str, str], ...] = (
     ("hit@1", "hit@1"), ("hit@3", "hit@3"), ("hit@5", "hit@5"), ("hit@10", "hit@10"),
@@ -279,8 +281,8 @@ class Stale:
     name: str = "calibration"
 
     def __str__(self) -> str:
-        return (f"calibration changed since the baseline ({self.what}): refit on dev "
-                "(`policy-rag eval --qa eval/qa-user.jsonl eval/qa-user-c.jsonl --fit-answerability`) and regenerate the baseline")
+        return (f"calibration changed since the baseline ({self.what}): refit on dev (`{REFIT_COMMAND}`) "
+                "and regenerate the baseline")
 
 
 def _calibration_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
