@@ -125,6 +125,9 @@ class RetrieveConfig:
     colloquial: str = ""  # extra TSV of everyday words -> document words, read after rag/data/colloquial.tsv
     max_query_chars: int = 512  # longer queries are truncated with a note
     header_first: bool = True  # “文号多少”: the notice header stating the top clause's 文号 is ranked first
+    # word_weights (an answerability feature) leaves out words this common in everyday Chinese (jieba's
+    # -log frequency: 以后 7.9, 具体 8.7, 字号 12.4); chosen by cross-validation on the pooled dev split
+    common_word_rarity: float = 9.0
     near_duplicate: float = 0.9  # character-shingle Jaccard above which hits are merged
     reranker: str = ""  # "" = off; "st:<cross-encoder name or path>"
 

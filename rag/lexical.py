@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,11 @@ class PolicyTokenizer:
     def harvest_terms(texts: Sequence[str]) -> list[str]:
         """Quoted names in the corpus (“415X”, “一月一链”, “算力券”): programme names to keep whole."""
         return sorted({m.group(1) for t in texts for m in _QUOTED.finditer(fold(t))})
+
+    def rarity(self, word: str) -> float:
+        """How rare ``word`` is in everyday Chinese: -log of its share in jieba's dictionary (以后 7.9, 字号 12.4)."""
+        self._jieba.initialize()
+        return math.log(self._jieba.total / (self._jieba.FREQ.get(word, 0) + 1))
 
     def __call__(self, text: str) -> list[str]:
         text = fold(text)

@@ -184,11 +184,13 @@ class HybridRetriever:
         """The question's content words that some stored clause contains, each with its IDF over the clauses.
 
         jieba words of two or more characters, not inside a longer one of them; the colloquial table's
-        everyday words are left out (they are the asker's words, which the notices say otherwise).  The
-        answer stage asks whether the top documents hold the rare ones (工伤 asked, 失业 stated).
+        everyday words and words common in everyday Chinese (``common_word_rarity``: 以后, 每个, 具体) are
+        left out: they are how the asker talks, not what is asked.  The answer stage asks whether the top
+        documents hold the rest (残疾人 asked of notices that never say it).
         """
         words = [w for w in dict.fromkeys(self._tokenizer(query))
-                 if len(w) >= 2 and not w.isdigit() and _PLAIN_WORD.fullmatch(w)]
+                 if len(w) >= 2 and not w.isdigit() and _PLAIN_WORD.fullmatch(w)
+                 and self._tokenizer.rarity(w) >= self.cfg.common_word_rarity]
         words = [w for w in words if not any(w != v and w in v for v in words)
                  and not any(w in said or said in w for said, _ in self.colloquial.pairs)]
         if not words:

@@ -100,6 +100,8 @@ def test_word_weights_are_the_rarity_of_the_questions_own_words(corpus_retriever
     w = corpus_retriever.word_weights("个体户在杭州申请算力券，工伤保险怎么办？")
     assert "算力券" in w and "杭州" in w and w["算力券"] > w["杭州"] > 0
     assert "个体户" not in w and "工伤" not in w  # the colloquial table's word; a word no clause holds
+    # words common in everyday Chinese are how people talk, not what they ask about
+    assert set(corpus_retriever.word_weights("个体户变成公司以后，以前招牌上的字号还能接着用不？")) == {"字号"}
     assert corpus_retriever.word_weights("？？") == {}
 
 
