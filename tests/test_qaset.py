@@ -242,23 +242,16 @@ def test_user_set_is_valid_and_shaped_as_promised():
     assert all(it.split == split_of(it.id) for it in items), "the split is fixed by id"
 
 
-def test_fourth_writers_set_is_valid_and_split_by_id():
-    """eval/qa-user-d.jsonl: a fourth blind writer's 120 questions, heavier on near-misses, split like qa-user."""
-    path = ROOT / "eval" / "qa-user-d.jsonl"
+@pytest.mark.parametrize(("name", "n", "n_unanswerable", "min_follow_ups"), [
+    ("qa-user-c.jsonl", 100, 20, 12),  # a third blind writer
+    ("qa-user-d.jsonl", 120, 44, 24),  # a fourth, heavier on near-misses
+])
+def test_later_writers_sets_are_valid_and_split_by_id(name: str, n: int, n_unanswerable: int, min_follow_ups: int):
+    """Each later blind writer's set: valid against the corpus, every refusal labelled, follow-ups, split by id."""
+    path = ROOT / "eval" / name
     assert validate(path, CORPUS) == []
     items = load_qa(path, CORPUS)
     unanswerable = [it for it in items if it.type == "unanswerable"]
-    assert len(items) == 120 and len(unanswerable) == 44 and all(it.outcome for it in unanswerable)
-    assert sum(bool(it.history) for it in items) >= 24
-    assert all(it.split == split_of(it.id) for it in items), "the split is fixed by id"
-
-
-def test_third_writers_set_is_valid_and_split_by_id():
-    """eval/qa-user-c.jsonl: a third blind writer's 100 questions (20 unanswerable, follow-ups), split like qa-user."""
-    path = ROOT / "eval" / "qa-user-c.jsonl"
-    assert validate(path, CORPUS) == []
-    items = load_qa(path, CORPUS)
-    unanswerable = [it for it in items if it.type == "unanswerable"]
-    assert len(items) == 100 and len(unanswerable) == 20 and all(it.outcome for it in unanswerable)
-    assert sum(bool(it.history) for it in items) >= 12
+    assert len(items) == n and len(unanswerable) == n_unanswerable and all(it.outcome for it in unanswerable)
+    assert sum(bool(it.history) for it in items) >= min_follow_ups
     assert all(it.split == split_of(it.id) for it in items), "the split is fixed by id"
