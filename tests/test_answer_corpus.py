@@ -99,6 +99,12 @@ def test_things_asked_about_each_get_their_own_sentence(answerer: Answerer) -> N
     assert "嵌入式软件" in answer.text and "长三角软件交付基地" in answer.text, answer.text
 
 
+def test_a_procedure_part_quotes_the_steps_that_follow(answerer: Answerer) -> None:
+    """“要报几份？…以哪个为准？”: the copies and the rule on mismatches are the sentences after the best one."""
+    answer = answerer.ask("我是区经信局的，往市里报技改材料要报几份？线上线下对不上以哪个为准？")
+    assert "一式2份" in compact(answer.text) and "以纸质盖章件为准" in answer.text, answer.text
+
+
 def test_words_the_top_documents_never_use_count_against_answering(answerer: Answerer) -> None:
     """残疾人 is in the corpus, not in the notices retrieved for 残保金: the share of such rare words is a feature."""
     off_topic = answerer.features("我们公司没招残疾人，残保金怎么交？小微企业能减免吗？")

@@ -8,7 +8,7 @@ places and years of the question, and its clause's retrieval rank.  Every weight
 ``cfg.answer`` (:class:`rag.config.AnswerConfig`).
 
 What is quoted follows the question: the document record (title, 文号, issuer, dates) for
-“谁发的/文号/何时施行”, the items of the best clause for a list, one unit per part for a
+“谁发的/文号/何时施行”, the items of the best clause for a list (its steps for a procedure), one unit per part for a
 multi-part question and one per document for a comparison, else the best unit and those
 close to it.  Refusals (``not_stated``/``not_found``) are worded here too.
 """
@@ -97,7 +97,7 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
     best = scored[0]
     if intent.compare or len(intent.parts) > 1:
         return _one_per_group(scored, intent, cfg, next_items)
-    if "list" in intent.kinds:
+    if "list" in intent.kinds or "procedure" in intent.kinds:  # steps, like items, follow the unit that starts them
         return _list_items(scored, best, cfg, next_items)
     chosen = [best]
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
@@ -166,7 +166,7 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
             own = max((s for s in scored if s.clause.n == pick.clause.n and s not in chosen), key=fit, default=None)
             if own is not None and fit(own) >= fit(pick) - cfg.part_quoted_margin:
                 pick = own
-        if "list" in asks.kinds:  # a list part quotes its items, not one of them
+        if "list" in asks.kinds or "procedure" in asks.kinds:  # a list part quotes its items, a procedure its steps
             lists = True
             chosen += [s for s in _list_items(scored, pick, cfg, next_items) if s not in chosen]
         elif pick not in chosen:
@@ -175,7 +175,7 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
 
 
 def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig, next_items: NextItems | None) -> list[Scored]:
-    """The best unit and the units after it in the same clause (the list it belongs to), within budget.
+    """The best unit and the units after it in the same clause (the list or steps it belongs to), within budget.
 
     A clause that ends introducing a list (“…符合下列条件中的一项…：”) is followed by the items of the
     next clause of its document, when that clause was retrieved too (the chunker cut between them);
