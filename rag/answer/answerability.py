@@ -15,7 +15,7 @@ user-worded ones.  The features below ask instead what a careful reader asks:
 - ``qualifiers_missing`` / ``clause_qualifiers_missing``: the share of places/years named in
   the question that the top documents / the best clause never name (宁波 asked, 杭州 answered);
 - ``words_missing``: the IDF-weighted share of the question's words (those the corpus uses at all) that
-  the top documents never use (工伤保险 asked, 失业保险 stated; 残疾人 asked of notices without it);
+  the top documents never use (残疾人 asked of notices without it; a word no clause holds, 工伤, weighs nothing);
 - ``legs_agree``: whether the dense and the lexical leg put the same clause first;
 - ``margin``: how far the best unit stands above the next one.
 
