@@ -52,7 +52,7 @@ class PolicyTokenizer:
 
     def rarity(self, word: str) -> float:
         """How rare ``word`` is in everyday Chinese: -log of its share in jieba's dictionary (以后 7.9, 字号 12.4)."""
-        self._jieba.initialize()
+        self._jieba.check_initialized()
         return math.log(self._jieba.total / (self._jieba.FREQ.get(word, 0) + 1))
 
     def __call__(self, text: str) -> list[str]:

@@ -13,7 +13,6 @@ amounts with their magnitude (“2.5亿”), percentages, and the corpus's quote
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Sequence
@@ -156,13 +155,16 @@ class HybridRetriever:
 
     def __init__(
         self, store: Store, embedder: Embedder, cfg: RetrieveConfig | None = None, mode: Mode = "hybrid",
-        reranker: Reranker | None = None,
+        reranker: Reranker | None = None, words: PolicyTokenizer | None = None,
     ) -> None:
+        """``words`` splits questions into words for :meth:`word_weights`; pass the service's one, since each
+        tokenizer loads jieba's dictionary (about a second) on first use."""
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
         self.store, self.embedder = store, embedder
         self.cfg = cfg or RetrieveConfig()
         self.mode = mode
+        self.words = words or PolicyTokenizer()
         self.colloquial = Colloquial.load(self.cfg.colloquial)
         self.reranker = reranker if reranker is not None else make_reranker(self.cfg.reranker)
         self.last_notes: tuple[str, ...] = ()
@@ -176,10 +178,6 @@ class HybridRetriever:
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return self.store.document_chunks(doc_id)
 
-    @functools.cached_property
-    def _tokenizer(self) -> PolicyTokenizer:
-        return PolicyTokenizer()
-
     def word_weights(self, query: str) -> dict[str, float]:
         """The question's content words that some stored clause contains, each with its IDF over the clauses.
 
@@ -188,9 +186,9 @@ class HybridRetriever:
         left out: they are how the asker talks, not what is asked.  The answer stage asks whether the top
         documents hold the rest (残疾人 asked of notices that never say it).
         """
-        words = [w for w in dict.fromkeys(self._tokenizer(query))
+        words = [w for w in dict.fromkeys(self.words(query))
                  if len(w) >= 2 and not w.isdigit() and _PLAIN_WORD.fullmatch(w)
-                 and self._tokenizer.rarity(w) >= self.cfg.common_word_rarity]
+                 and self.words.rarity(w) >= self.cfg.common_word_rarity]
         words = [w for w in words if not any(w != v and w in v for v in words)
                  and not any(w in said or said in w for said, _ in self.colloquial.pairs)]
         if not words:

@@ -25,6 +25,7 @@ from rag.answer.llm import make_chat_model
 from rag.config import Config
 from rag.embed import Embedder, make_embedder
 from rag.ingest import IngestResult, ingest
+from rag.lexical import PolicyTokenizer
 from rag.records import Answer, Chunk, Document
 from rag.retrieve import HybridRetriever, Mode, QueryError, Retrieval
 from rag.store import Filters, Store, replaced_by, same_text
@@ -73,6 +74,10 @@ class Service:
         self.store = store
         self._lock = threading.RLock()
         self._feedback_lock = threading.Lock()
+        # one question-word tokenizer for every retriever this service makes, a swap after each write
+        # included: its jieba dictionary loads once, on the first question (loading it in a thread at open
+        # only slowed the open: the load holds the GIL)
+        self._words = PolicyTokenizer()
         self._swap()
 
     @classmethod
@@ -86,7 +91,7 @@ class Service:
         return cls(cfg, make_store(cfg, embedder, create=create, replace=replace), embedder)
 
     def _swap(self) -> None:
-        retriever = HybridRetriever(self.store, self.embedder, self.cfg.retrieve)
+        retriever = HybridRetriever(self.store, self.embedder, self.cfg.retrieve, words=self._words)
         answerer = Answerer(retriever, self.embedder, self.cfg, llm=make_chat_model(self.cfg.llm))
         with self._lock:
             self.retriever, self.answerer = retriever, answerer
@@ -125,7 +130,7 @@ class Service:
     def retriever_for(self, mode: Mode, reranker: bool = True) -> HybridRetriever:
         """A retriever over the same store in another mode (evaluation's single-leg baselines)."""
         cfg = self.cfg.retrieve if reranker else self.cfg.replace("retrieve", reranker="").retrieve
-        return HybridRetriever(self.store, self.embedder, cfg, mode=mode)
+        return HybridRetriever(self.store, self.embedder, cfg, mode=mode, words=self._words)
 
     def answerability_features(self, question: str, history: Sequence[tuple[str, str]] = ()) -> dict[str, float]:
         """The answerability features of a question (what ``--fit-answerability`` fits on; needs no fitted model)."""

@@ -63,8 +63,12 @@ def test_upload_named_like_a_corpus_file_never_replaces_it(corpus_cfg, corpus_em
     upload = tmp_path / "up" / "000.txt"
     upload.parent.mkdir()
     upload.write_text(OTHER, encoding="utf-8")
+    before, words = service.retriever, service.retriever.words
     first = service.add_files([upload], namespace=UPLOADS)
     assert first.files_ok == (f"{UPLOADS}/000.txt",) and first.replaced == ()
+    # the retriever swapped in after the write keeps the service's one question-word tokenizer (jieba loads once)
+    assert service.retriever is not before and service.retriever.words is words
+    assert service.retriever_for("bm25").words is words
     assert sorted(d.source_file for d in service.documents()) == ["000.txt", f"{UPLOADS}/000.txt"]
     upload.write_text(OTHER.replace("85%", "80%"), encoding="utf-8")  # a new version of the same upload
     second = service.add_files([upload], namespace=UPLOADS)
