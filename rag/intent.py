@@ -56,7 +56,8 @@ _META: dict[str, re.Pattern[str]] = {
     "docno": re.compile(r"文号|几号文|什么文|发文字号|哪个文件|编号"),
     "issued": re.compile(r"(?:什么时候|啥时候|何时|哪天|哪一天)(?:发|印发|发布|出台|下发)|印发(?:日期|时间)|发布(?:日期|时间)|成文"),
     # “有效期多长”, not “证书还在有效期”: the validity asked, not a condition stated
-    "valid": re.compile(r"施行|生效|有效期(?:是|为|有|到)?(?:多长|多久|几年|多少|到哪|到什么|到几|截止|什么时候|啥时候|至)|执行到|管到|有效到|(?:什么时候|啥时候|哪天|何时)(?:开始|起)?(?:执行|实施)|"
+    "valid": re.compile(r"施行|生效|有效期(?:是|为|有|到)?(?:多长|多久|几年|多少|到哪|到什么|到几|截止|什么时候|啥时候|至)|"
+                        r"执行到|管到|有效到|(?:什么时候|啥时候|哪天|何时)(?:开始|起)?(?:执行|实施)|"
                         r"开始(?:执行|实施)的|实施(?:日期|时间|的日子)|过期|还有效"),
 }
 # A place or year named in the question: a clause that never mentions it is about somewhere

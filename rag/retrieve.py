@@ -14,7 +14,6 @@ amounts with their magnitude (“2.5亿”), percentages, and the corpus's quote
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +30,9 @@ from rag.intent import asks_doc_number, question_bigrams
 from rag.lexical import PolicyTokenizer
 from rag.records import Chunk, Hit
 from rag.sentences import unit_matches
-from rag.store import Filters, Ranked, Store, rrf
+from rag.store import PLAIN_WORD, Filters, Ranked, Store, rrf
 from rag.textnorm import compact, fold, has_doc_number
 
-_PLAIN_WORD = re.compile(r"[0-9a-z\u3400-\u9fff]{2,40}")  # what Store.containing accepts
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 
@@ -187,7 +185,7 @@ class HybridRetriever:
         documents hold the rest (残疾人 asked of notices that never say it).
         """
         words = [w for w in dict.fromkeys(self.words(query))
-                 if len(w) >= 2 and not w.isdigit() and _PLAIN_WORD.fullmatch(w)
+                 if len(w) >= 2 and not w.isdigit() and PLAIN_WORD.fullmatch(w)
                  and self.words.rarity(w) >= self.cfg.common_word_rarity]
         words = [w for w in words if not any(w != v and w in v for v in words)
                  and not any(w in said or said in w for said, _ in self.colloquial.pairs)]

@@ -20,8 +20,8 @@ user-worded ones.  The features below ask instead what a careful reader asks:
 - ``margin``: how far the best unit stands above the next one.
 
 A logistic regression over them is fitted on the dev splits only (:data:`REFIT_COMMAND`) and
-stored as plain JSON beside this module, with its decision threshold ``answer_above`` (answered vs refused), ``llm_floor`` (the only gate in
-front of an LLM), and a second, two-feature regression over :data:`NOT_FOUND_FEATURES` fitted on
+stored as plain JSON beside this module, with its decision threshold ``answer_above`` (answered
+vs refused), ``llm_floor`` (the only gate in front of an LLM), and a second, two-feature regression over :data:`NOT_FOUND_FEATURES` fitted on
 the unanswerable dev rows, which labels a refusal ``not_found`` or ``not_stated``.
 """
 

@@ -97,7 +97,7 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
     best = scored[0]
     if intent.compare or len(intent.parts) > 1:
         return _one_per_group(scored, intent, cfg, next_items)
-    if "list" in intent.kinds or "procedure" in intent.kinds:  # steps, like items, follow the unit that starts them
+    if _quotes_a_run(intent.kinds):
         return _list_items(scored, best, cfg, next_items)
     chosen = [best]
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
@@ -121,6 +121,11 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
             if s not in chosen and _length(chosen) + len(s.sentence) <= cfg.answer_chars:
                 chosen.append(s)
     return chosen
+
+
+def _quotes_a_run(kinds: Sequence[str]) -> bool:
+    """A list is answered by its items, a procedure by its steps: the units that follow the one that starts them."""
+    return "list" in kinds or "procedure" in kinds
 
 
 def _length(chosen: Sequence[Scored]) -> int:
@@ -166,7 +171,7 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
             own = max((s for s in scored if s.clause.n == pick.clause.n and s not in chosen), key=fit, default=None)
             if own is not None and fit(own) >= fit(pick) - cfg.part_quoted_margin:
                 pick = own
-        if "list" in asks.kinds or "procedure" in asks.kinds:  # a list part quotes its items, a procedure its steps
+        if _quotes_a_run(asks.kinds):
             lists = True
             chosen += [s for s in _list_items(scored, pick, cfg, next_items) if s not in chosen]
         elif pick not in chosen:

@@ -73,13 +73,12 @@ def handler(args: argparse.Namespace, cfg: Config) -> int:
     repeated = sorted(i for i, n in Counter(it.id for it in items).items() if n > 1)
     if repeated:
         return _fail(f"the Q&A sets {' '.join(args.qa)} share item id(s) {repeated[:5]}")
-    args.qa = " ".join(args.qa)  # as reports and the baseline name it
     if args.fit_answerability:
         args.split = "dev"  # the model is fitted on dev only, whatever was asked
     items = [it for it in items if not args.split or it.split in ("", args.split)]
     items = items[: args.limit] if args.limit else items
     if not items:
-        return _fail(f"{args.qa} has no questions")
+        return _fail(f"{' '.join(args.qa)} has no questions")
     wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = sorted(set(wanted) - set(SYSTEMS))
     if unknown:
@@ -121,7 +120,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
     except (StoreNotFoundError, StoreMismatchError, StoreError) as exc:
         return _fail(f"cannot open the {cfg.store.backend} store: {exc}")
     if args.fit_answerability:
-        model = fit_answerability(service, items, args.qa)
+        model = fit_answerability(service, items, " ".join(args.qa))
         if model is None:
             return _fail("--fit-answerability needs answerable and unanswerable items in the dev split")
         _write(args.fit_answerability, model.to_json())
@@ -137,7 +136,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
                                           args.retrieval_only, name=f"pipeline@{other}"))
         except (StoreNotFoundError, StoreMismatchError, StoreError) as exc:
             return _fail(f"cannot open the {other} store: {exc}")
-    meta |= {"qa": args.qa, "split": args.split or "all"}
+    meta |= {"qa": " ".join(args.qa), "split": args.split or "all"}
     judge = make_judge(judge_llm) if args.judge else None
     result = run_eval(items, runners, judge=judge, progress=True, meta=meta)
     report = result.to_dict()
@@ -161,7 +160,7 @@ def _run(args: argparse.Namespace, cfg: Config, items: list[QAItem], corpus: str
         flags += ["--systems", ",".join(systems)] if len(systems) < len(SYSTEMS) else []
         flags += ["--retrieval-only"] if args.retrieval_only else []
         flags += ["--split", args.split] if args.split else []
-        command = "policy-rag " + shlex.join(["eval", "--qa", *args.qa.split(" "), "--backend", backend, "-k", str(args.k),
+        command = "policy-rag " + shlex.join(["eval", "--qa", *args.qa, "--backend", backend, "-k", str(args.k),
                                               *flags, "--write-baseline", args.write_baseline])
         _write(args.write_baseline, json.dumps(make_baseline(report, command), ensure_ascii=False, indent=2) + "\n")
     print(markdown_summary(report))

@@ -12,8 +12,8 @@ Search results are :class:`Ranked` (ids with their scores, best first); fusion, 
 answer scoring stay in :mod:`rag.retrieve` and :mod:`rag.answer`, identical for every backend.
 """
 
-from rag.store.base import (Filters, Ranked, Store, StoreError, StoreMismatchError, StoreNotFoundError, embed_chunks,
-                            removed_by, replaced_by, rrf, same_text, text_hash)
+from rag.store.base import (PLAIN_WORD, Filters, Ranked, Store, StoreError, StoreMismatchError, StoreNotFoundError,
+                            embed_chunks, removed_by, replaced_by, rrf, same_text, text_hash)
 
-__all__ = ["Filters", "Ranked", "Store", "StoreError", "StoreMismatchError", "StoreNotFoundError", "embed_chunks",
-           "removed_by", "replaced_by", "rrf", "same_text", "text_hash"]
+__all__ = ["PLAIN_WORD", "Filters", "Ranked", "Store", "StoreError", "StoreMismatchError", "StoreNotFoundError",
+           "embed_chunks", "removed_by", "replaced_by", "rrf", "same_text", "text_hash"]

@@ -17,9 +17,9 @@ from rag.sentences import quotable_units
 from rag.textnorm import compact
 
 __all__ = ["Filters", "Ranked", "Store", "StoreError", "StoreNotFoundError", "StoreMismatchError", "embed_chunks",
-           "check_words", "mismatches", "removed_by", "replaced_by", "rrf", "same_text", "text_hash"]
+           "PLAIN_WORD", "check_words", "mismatches", "removed_by", "replaced_by", "rrf", "same_text", "text_hash"]
 
-_WORD = re.compile(r"[0-9a-z\u3400-\u9fff]{1,40}")
+PLAIN_WORD = re.compile(r"[0-9a-z\u3400-\u9fff]{1,40}")  # what a backend may splice into a query (containing)
 
 
 class StoreError(ValueError):
@@ -64,7 +64,7 @@ class Filters:
 
 def check_words(words: Sequence[str]) -> list[str]:
     """``words`` as given when each is a plain word (a backend may splice it into a query); else StoreError."""
-    bad = [w for w in words if not _WORD.fullmatch(w)]
+    bad = [w for w in words if not PLAIN_WORD.fullmatch(w)]
     if bad:
         raise StoreError(f"not a plain word (letters, digits, CJK; at most 40): {bad[0]!r}")
     return list(words)

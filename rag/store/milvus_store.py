@@ -11,7 +11,8 @@ data or the new, never a mix:
 
 Filters are resolved to document ids against the document rows, then applied as ``doc_id in [...]``
 expressions; every value spliced into an expression is a hex id or a plain word (letters, digits, CJK:
-``containing``), never other user text.  Lite returns BM25 scores negated, so keyword scores are taken as absolute values (order is what counts).
+``containing``), never other user text.  Lite returns BM25 scores negated, so keyword scores are taken
+as absolute values (order is what counts).
 An ``upsert`` writes the new rows before deleting the replaced ones: a reader may briefly see both
 versions of a replaced document, never neither.
 """
@@ -138,10 +139,11 @@ class MilvusStore:
 
     def containing(self, words: Sequence[str]) -> list[int]:
         """One ``like "%word%"`` count per word: a word is letters, digits and CJK only, so it is safe to splice."""
+        words = check_words(words)
         if not self._exists():
             return [0] * len(words)
         return [int(self.client.query(self.alias, filter=f'kind == "chunk" and text like "%{w}%"',
-                                      output_fields=["count(*)"])[0]["count(*)"]) for w in check_words(words)]
+                                      output_fields=["count(*)"])[0]["count(*)"]) for w in words]
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids or not self._exists():
