@@ -2,7 +2,7 @@
 
 Used by the answer stage (which unit answers, whether the clauses state it at all, a 文号/发文机关
 question answered from the document record) and by the follow-up rewrite (“那宁波呢？”); retrieval
-takes only :func:`question_bigrams` and :func:`asks_doc_number` from here.
+takes only :func:`question_bigrams`, :func:`asks_doc_number`, :func:`asked_term` and :func:`defines` from here.
 
 Why a separate step: whether a clause *answers* a question depends far less on how the
 question is worded than on whether the clause states the kind of thing asked (an amount
@@ -96,6 +96,7 @@ class Intent:
     years: tuple[str, ...]
     compare: bool  # “分别/对比”: one answer unit from each document named
     several: bool  # more than one figure or date is asked for (“多少家…占比呢”)
+    explains: str | None = None  # the name a “415X指什么” question asks to have explained (:func:`asked_term`)
 
     @property
     def qualifiers(self) -> tuple[str, ...]:
@@ -128,7 +129,7 @@ def read_intent(question: str) -> Intent:
                   for e in _each(p.strip(" ，,。")))
     asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))
     several = asked >= 2 or len(parts) > 1 or bool(_JOINED.search(q))
-    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several)
+    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several, asked_term(q))
 
 
 def _each(part: str) -> tuple[str, ...]:
@@ -154,6 +155,26 @@ def _each(part: str) -> tuple[str, ...]:
         return (part,)
     span = (start + conj[0].start() - len(head), start + conj[-1].end() + len(tail))
     return tuple(part[: span[0]] + item + part[span[1]:] for item in items)
+
+
+# “415X分别代表啥”, ““一转四创”到底指哪几块”: a name asked to be explained (quoted, or letters with digits)
+_TERM = re.compile(r"“([^”]{2,12})”|(?<![A-Za-z0-9])([0-9]+[A-Za-z][A-Za-z0-9]*|[A-Za-z]+[0-9][A-Za-z0-9]*)(?![A-Za-z0-9])")
+_EXPLAIN = re.compile(r"指的?是?(?:啥|什么|哪)|代表(?:啥|什么|的是)|(?:什么|啥)意思|含义|是(?:啥|什么)(?=[？?,，。]|$)|"
+                      r"是哪[几些一二三四五六七八九十]")
+
+
+def asked_term(question: str) -> str | None:
+    """The name a “X指什么/代表啥/是什么意思” question asks to have explained (its first quoted or alphanumeric
+    name, when an explaining phrase follows it), else None."""
+    q = fold(question).replace('"', "“", 1).replace('"', "”", 1)
+    m = _TERM.search(q)
+    return (m.group(1) or m.group(2)) if m and _EXPLAIN.search(q, m.end()) else None
+
+
+def defines(text: str, term: str) -> bool:
+    """Whether ``text`` defines ``term``: “…构成的“415X”…”, “(统称“一转四创”)”, “X是指…”."""
+    t = re.escape(term)
+    return bool(re.search(rf"(?:简称|统称|称为|构成的|即)[“\"]?{t}|{t}[”\"]?(?:是指|指的是|即)", fold(text)))
 
 
 _ASKS_DOC_NUMBER = re.compile(r"文号|几号文|发文字号|(?:哪个|哪份|什么)文件(?:印发|发布|下发)")

@@ -13,6 +13,7 @@ amounts with their magnitude (“2.5亿”), percentages, and the corpus's quote
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
-from rag.intent import asks_doc_number, question_bigrams
+from rag.intent import asked_term, asks_doc_number, defines, question_bigrams
 from rag.lexical import PolicyTokenizer
 from rag.records import Chunk, Hit
 from rag.sentences import unit_matches
@@ -130,7 +131,9 @@ def make_reranker(spec: str) -> Reranker | None:
     raise ValueError(f"unknown reranker {spec!r}: use '' (off) or 'st:<cross-encoder name or path>'")
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _shingles(text: str, n: int = 3) -> frozenset[str]:
+    """Character 3-grams of a clause, memoised: every question compares the same top clauses again."""
     t = compact(text)
     return frozenset(t[i:i + n] for i in range(max(1, len(t) - n + 1)))
 
@@ -230,9 +233,13 @@ class HybridRetriever:
                 best_units[cid] = max((share * m.cos + (1 - share) * m.lexical for m in matches), default=0.0)
                 fused[cid] += self.cfg.unit_rerank * best_units[cid]
             order = sorted(fused, key=lambda c: -fused[c])
+        term = asked_term(q) if self.mode == "hybrid" and self.cfg.definition_first else None
+        defining = next((cid for cid in order if defines(records[cid].text, term)), None) if term else None
+        if defining is not None:  # “415X指什么”: the clause that defines the name, not the many that use it
+            order = [defining, *(cid for cid in order if cid != defining)]
         bm25 = legs["bm25"].as_dict() if "bm25" in legs else {}
-        scores = [{"bm25": bm25.get(cid, 0.0), "rrf": fused[cid], **({"unit": best_units[cid]} if cid in best_units else {})}
-                  for cid in order]
+        scores = [{"bm25": bm25.get(cid, 0.0), "rrf": fused[cid], **({"unit": best_units[cid]} if cid in best_units else {}),
+                   **({"definition": 1.0} if cid == defining else {})} for cid in order]
         if qvec is not None and order:
             for s, cos in zip(scores, (self.store.vectors(order) @ qvec).tolist()):
                 s["dense"] = float(cos)

@@ -16,7 +16,8 @@ import numpy as np
 from rag.records import Chunk
 from rag.textnorm import fold
 
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”」』）)]?)?")
+# An ASCII ?/! followed by a Latin letter is a URL's query (“huiqi.htm?site=6”), not a sentence end.
+_SENTENCE = re.compile(r"(?:[^。！？!?；;\n]|[!?](?=[A-Za-z]))+(?:(?:[。！？；;]|[!?](?![A-Za-z]))+[”」』）)]?)?")
 _CITED = r"(?:\s*\[\d+\])*"  # an answer sentence keeps the citation markers that follow it
 _WORD_RUN = re.compile(r"[\u3400-\u9fff0-9a-z〔〕%.]+")
 MIN_UNIT_CHARS = 6  # shorter pieces (a bare “(一)”, “附件:”) state nothing worth quoting
@@ -53,9 +54,13 @@ def answer_units(text: str) -> list[str]:
     return units
 
 
-def quotable_units(text: str) -> list[tuple[int, str]]:
-    """``(position, unit)`` of the units long enough to quote: what the index embeds and answers score."""
-    return [(i, u) for i, u in enumerate(answer_units(text)) if len(u.strip()) >= MIN_UNIT_CHARS]
+@functools.lru_cache(maxsize=1 << 14)
+def quotable_units(text: str) -> tuple[tuple[int, str], ...]:
+    """``(position, unit)`` of the units long enough to quote: what the index embeds and answers score.
+
+    Memoised: every question splits the same top clauses again (about 2 ms of a query before).
+    """
+    return tuple((i, u) for i, u in enumerate(answer_units(text)) if len(u.strip()) >= MIN_UNIT_CHARS)
 
 
 # Sentences that address an AI assistant rather than a reader of a notice: in a document they are

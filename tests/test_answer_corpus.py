@@ -105,6 +105,24 @@ def test_a_procedure_part_quotes_the_steps_that_follow(answerer: Answerer) -> No
     assert "一式2份" in compact(answer.text) and "以纸质盖章件为准" in answer.text, answer.text
 
 
+def test_a_name_asked_about_is_answered_by_the_clause_that_defines_it(answerer: Answerer) -> None:
+    """Many clauses say 415X or 一转四创; the one defining it (“…构成的“415X”…”, “(统称“一转四创”)”) ranks first
+    and is the answer, though the question shares few words with it (without the rule, other clauses rank first)."""
+    for question, said in [("经常听到415X这个说法，几个数字分别代表什么？", "世界级先进产业群"),
+                           ("浙江说的“一转四创”具体是指哪几个方面？", "创新大平台")]:
+        top = answerer.retriever.retrieve(question).hits[0]
+        assert top.scores.get("definition") == 1.0 and said in top.chunk.text, top.chunk.text[:60]
+        answer = answerer.ask(question)
+        assert not answer.refused and said in answer.text and answer.citations[0].chunk.chunk_id == top.chunk.chunk_id, answer.text
+
+
+def test_a_url_in_a_sentence_does_not_cut_it(answerer: Answerer) -> None:
+    """“…huiqi.htm?site=6),线上申报提交成功后,须打印纸质件4份…”: the ? of the URL ends no sentence, so the
+    copies asked for are quoted with the platform."""
+    answer = answerer.ask("杭州2024年第一批工信项目线上申报提交成功后，企业还要做什么？")
+    assert "纸质件4份" in compact(answer.text), answer.text
+
+
 def test_words_the_top_documents_never_use_count_against_answering(answerer: Answerer) -> None:
     """残疾人 is in the corpus, not in the notices retrieved for 残保金: the share of such rare words is a feature."""
     off_topic = answerer.features("我们公司没招残疾人，残保金怎么交？小微企业能减免吗？")

@@ -9,7 +9,7 @@ import pytest
 
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit
-from rag.intent import question_bigrams, read_intent, states
+from rag.intent import defines, question_bigrams, read_intent, states
 from rag.answer.condense import condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, quote
@@ -43,6 +43,12 @@ def test_pack_numbers_hits_first_then_neighbours_within_budget() -> None:
 def test_split_sentences_is_verbatim() -> None:
     text = "第一句,含逗号。第二句;第三句\n第四句没有句号"
     assert split_sentences(text) == ["第一句,含逗号。", "第二句;", "第三句", "第四句没有句号"]
+
+
+def test_a_urls_question_mark_ends_no_sentence() -> None:
+    """“huiqi.htm?site=6” is a query string: the sentence holding it (and its 4份) stays whole."""
+    text = "请登录平台(网址http://a.cn/huiqi.htm?site=6),提交后须打印纸质件4份。真的吗?是!"
+    assert split_sentences(text) == ["请登录平台(网址http://a.cn/huiqi.htm?site=6),提交后须打印纸质件4份。", "真的吗?", "是!"]
 
 
 def test_markers_and_facts() -> None:
@@ -172,6 +178,18 @@ def test_what_a_question_sets_aside_is_not_asked() -> None:
     q = "除了高企证书，还有哪些情况也能直接走直通车？"
     assert read_intent(q).parts == ("哪些情况也能直接走直通车",) and "证书" not in question_bigrams(q)
     assert "免除" in question_bigrams("免除契税，还能减免啥？")
+
+
+def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
+    assert read_intent("老听人说“一转四创”,到底指哪几块？").explains == "一转四创"
+    assert read_intent("415X分别代表啥？").explains == "415x"  # folded, as the texts it is matched against
+    assert read_intent("“算力券”一年最多补多少？").explains is None  # a name, but no explaining asked
+    assert read_intent("高企是什么条件？").explains is None  # no quoted or alphanumeric name
+    assert read_intent("“专精特新”企业是什么条件？").explains is None  # asks a condition, not what the name means
+    assert read_intent("“四创”又是哪四样?").explains == "四创"
+    assert defines("四个轮子(统称“一转四创”),系统谋划", "一转四创")
+    assert defines("由4个世界级先进产业群…构成的“415X”先进制造业集群体系", "415x")
+    assert not defines("推进“415X”先进制造业集群建设", "415x")  # uses the name, does not define it
 
 
 def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:

@@ -6,7 +6,9 @@ LLM or extract -> verify citations and facts -> validity.  Three outcomes: ``ans
 ``not_stated`` (the documents cover the topic, not the thing asked) and ``not_found``
 (nothing relevant).  Without an LLM the answerability model decides all three; with one it
 only rules out ``not_found`` and the model says, in a structured first line, whether the
-clauses state the answer.  Refusals still carry the nearest clauses as citations.  An LLM
+clauses state the answer.  Two readings of the question override the model: a 文号 asked of a
+notice that has none is ``not_stated``; a name asked to be explained (“415X指什么”) that a
+scored unit defines is ``answered``.  Refusals still carry the nearest clauses as citations.  An LLM
 failure of any kind becomes a note and the extractive answer; nothing here raises to the
 caller because of the model.
 """
@@ -31,7 +33,7 @@ from rag.answer.condense import condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
                                   score_units)
-from rag.intent import Intent, asks_doc_number, read_intent
+from rag.intent import Intent, asks_doc_number, defines, read_intent
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -161,6 +163,9 @@ class Answerer:
             if (gate and assessment.outcome == ANSWERED and record is not None and asks_doc_number(result.query)
                     and not record.chunk.doc_number and not has_doc_number(record.chunk.text)):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # no 文号 in its record or text
+            if (assessment.outcome != ANSWERED and intent.explains
+                    and any(defines(s.sentence, intent.explains) for s in scored)):
+                assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it
         return Evidence(result.query, clauses, intent, scored, assessment, record)
 
     def stream(

@@ -8,9 +8,9 @@ places and years of the question, and its clause's retrieval rank.  Every weight
 ``cfg.answer`` (:class:`rag.config.AnswerConfig`).
 
 What is quoted follows the question: the document record (title, 文号, issuer, dates) for
-“谁发的/文号/何时施行”, the items of the best clause for a list (its steps for a procedure), one unit per part for a
-multi-part question and one per document for a comparison, else the best unit and those
-close to it.  Refusals (``not_stated``/``not_found``) are worded here too.
+“谁发的/文号/何时施行”, the unit defining the name for “415X指什么”, the items of the best clause for a list
+(its steps for a procedure), one unit per part for a multi-part question and one per document for a
+comparison, else the best unit and those close to it.  Refusals (``not_stated``/``not_found``) are worded here too.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.context import Clause, neutralise_markers
-from rag.intent import Intent, question_bigrams, read_intent, states
+from rag.intent import Intent, defines, question_bigrams, read_intent, states
 from rag.config import AnswerConfig
 from rag.records import Chunk
 from rag.sentences import context_text, quotable_units, text_bigrams, unit_matches
@@ -95,6 +95,10 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
     if not scored:
         return []
     best = scored[0]
+    if intent.explains:  # “415X指什么”: the unit that defines the name is the answer, whatever else the parts ask
+        defining = next((s for s in scored if defines(s.sentence, intent.explains)), None)
+        if defining is not None:
+            return [defining]
     if intent.compare or len(intent.parts) > 1:
         return _one_per_group(scored, intent, cfg, next_items)
     if _quotes_a_run(intent.kinds):

@@ -19,7 +19,7 @@ from rag.tokens import count_tokens
 if TYPE_CHECKING:  # clean.py imports this module for ``starts_with_marker``
     from rag.ingest.clean import CleanText
 
-CHUNKER_VERSION = "clauses-2"  # 2: long clauses cut at rag.sentences ends; bump when chunk boundaries or paths change: indexes check it
+CHUNKER_VERSION = "clauses-3"  # 2: long clauses cut at rag.sentences ends; 3: a URL's ?/! ends no sentence; bump when chunk boundaries or paths change: indexes check it
 
 _CN = "一二三四五六七八九十百零"
 _MARKERS: tuple[tuple[str, int, str], ...] = (
