@@ -212,9 +212,15 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+_BOOK_TITLE = re.compile(r"《[^《》]*》")
+
+
 def states(sentence: str, kind: str) -> bool:
     """Whether ``sentence`` states a fact of ``kind`` (money, number, date); a grant is an amount beside a
-    word of paying (给予/补助/奖励/资助…), so “拉动投资500亿元” does not answer “每个项目补多少钱”."""
+    word of paying (给予/补助/奖励/资助…), so “拉动投资500亿元” does not answer “每个项目补多少钱”.
+
+    A name in 《》 states nothing: “形成《2024年杭州市…汇总表》” gives no date for “最晚哪天报”."""
+    sentence = _BOOK_TITLE.sub("", sentence)
     if kind == "grant":
         return bool(_FACT_PATTERNS["money"].search(sentence) and _FACT_PATTERNS["grant"].search(sentence))
     return bool(_FACT_PATTERNS[kind].search(sentence))

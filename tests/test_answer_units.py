@@ -148,6 +148,9 @@ def test_intent_reads_what_is_asked() -> None:
     assert states("按设备投资额的10%给予补助", "grant") and not states("直接拉动技改投资500亿元以上", "grant")
     assert read_intent("要培育多少家民营跨国公司和领航企业？").several and not read_intent("要培育多少家企业？").several
     assert states("宁波\t284\t1134", "number") and not states("年度\t2016年\t2017年", "number")  # table cells
+    # a name in 《》 states nothing: the year of a form's title is no deadline
+    assert not states("并形成《2024年杭州市“未来工厂”培育企业汇总表》,正式行文上报。", "date")
+    assert states("截止时间为2024年5月30日,详见《2024年申报指南》", "date")
     # a share asked: only a share answers it (not 5000万元), unless another part asks for an amount too
     share = read_intent("保费补贴按保费的百分之多少给？")
     assert share.fact_kinds == ("percent",) and read_intent("保费能补贴多少比例？").fact_kinds == ("percent",)
