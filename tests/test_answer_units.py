@@ -134,6 +134,7 @@ def test_intent_reads_what_is_asked() -> None:
     # a department or a validity only asked of the notice itself: not a contact, not a condition stated
     assert read_intent("名单是哪个部门公示的？").meta == ("issuer",) and read_intent("有意见可以找哪些部门？").meta == ()
     assert read_intent("是哪个部门、哪天发的？").meta == ("issuer", "issued") and read_intent("哪个文件印发的？").meta == ("docno",)
+    assert read_intent("一共认定了多少个？哪天公布的？").meta == ("issued",)
     assert read_intent("有效期多长？").meta == ("valid",) and read_intent("证书还在有效期，还看得分吗？").meta == ()
     assert read_intent("有有效期内的高企证书，还用看分吗？").fact_kinds == ()  # a condition stated, no date asked
     assert read_intent("纸质材料要打几份？").fact_kinds == ("number",) and states("须打印纸质件4份并盖章", "number")
@@ -150,6 +151,7 @@ def test_intent_reads_what_is_asked() -> None:
     assert states("宁波\t284\t1134", "number") and not states("年度\t2016年\t2017年", "number")  # table cells
     # a name in 《》 states nothing: the year of a form's title is no deadline
     assert not states("并形成《2024年杭州市“未来工厂”培育企业汇总表》,正式行文上报。", "date")
+    assert states("每年只能选择以下三种方向中的一种申报评定", "number")  # “一年能报几个方向”
     assert states("截止时间为2024年5月30日,详见《2024年申报指南》", "date")
     # a share asked: only a share answers it (not 5000万元), unless another part asks for an amount too
     share = read_intent("保费补贴按保费的百分之多少给？")
