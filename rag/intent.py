@@ -213,6 +213,7 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
 
 
 _BOOK_TITLE = re.compile(r"《[^《》]*》")
+GRANT_NEAR = 15  # characters at most between an amount and a word of paying for them to state a grant together
 
 
 def states(sentence: str, kind: str) -> bool:
@@ -222,5 +223,7 @@ def states(sentence: str, kind: str) -> bool:
     A name in 《》 states nothing: “形成《2024年杭州市…汇总表》” gives no date for “最晚哪天报”."""
     sentence = _BOOK_TITLE.sub("", sentence)
     if kind == "grant":
-        return bool(_FACT_PATTERNS["money"].search(sentence) and _FACT_PATTERNS["grant"].search(sentence))
+        pays = [m.span() for m in _FACT_PATTERNS["grant"].finditer(sentence)]
+        return any(max(a, c) - min(b, d) <= GRANT_NEAR for a, b in (m.span() for m in _FACT_PATTERNS["money"].finditer(sentence))
+                   for c, d in pays)
     return bool(_FACT_PATTERNS[kind].search(sentence))

@@ -147,6 +147,8 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays
     assert read_intent("软件收入多少钱？").fact_kinds == ("money",) and "procedure" not in read_intent("新材料补多少？").kinds
     assert states("按设备投资额的10%给予补助", "grant") and not states("直接拉动技改投资500亿元以上", "grant")
+    # the amount must stand by the word of paying: a project's size is not its reward
+    assert not states("在10亿元以上项目清单中筛选一批标志性项目,建立市领导联系机制,对提前开工项目给予“赛马”激励", "grant")
     assert read_intent("要培育多少家民营跨国公司和领航企业？").several and not read_intent("要培育多少家企业？").several
     assert states("宁波\t284\t1134", "number") and not states("年度\t2016年\t2017年", "number")  # table cells
     # a name in 《》 states nothing: the year of a form's title is no deadline
