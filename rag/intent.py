@@ -35,6 +35,9 @@ _ASKS: dict[str, re.Pattern[str]] = {
                         r"(?:最多|最高)(?:能)?(?:给|补|拿|领|奖)"),
     # a share asked (百分之多少/几成/占比): a count or an amount in yuan does not answer it
     "percent": re.compile(r"百分之|百分比|百分点|比例|占比|比重|几成|(?:费|税|利|增长|覆盖|普及)率(?:是|为|要|能|降到|达到)?多少"),
+    # a rate of payment (“按多少比例补助”, “补贴比例”): a share stated beside a word of paying answers it
+    "grant_rate": re.compile(r"(?:比例|百分之|几成|百分比)[^，,？?。]{0,3}(?:补|奖|资助|贴|给)|"
+                             r"(?:补贴|补助|奖励|资助|奖补)(?:的)?(?:比例|百分之|几成|百分比)|(?:补|奖|贴)(?:百分之|几成)"),
     "number": re.compile(r"多少|(?<!哪)几[个家项年天批类名人次倍条件万千百份]|比例|百分之|几成|多大|上限|最高|最多|至少|不低于|不少于|"
                          r"标准是|目标是|排第几|第几"),
     "date": re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号(?!文)|日期|截止|期限|有效期(?=是|为|有|到|多|几)|多久|多长时间|"
@@ -105,9 +108,12 @@ class Intent:
     @property
     def fact_kinds(self) -> tuple[str, ...]:
         """The kinds a sentence must state to answer (``money`` implies ``number``, ``grant`` implies ``money``;
-        ``percent`` implies ``number``, and in a one-figure question replaces ``money``/``grant``: “补贴多少比例”)."""
-        kinds = tuple(k for k in self.kinds if k in _FACT_PATTERNS)
-        if "percent" in kinds:
+        ``percent`` implies ``number``, and in a one-figure question replaces ``money``/``grant``: “补贴多少比例”;
+        ``grant_rate``, a share paid, replaces ``percent``)."""
+        kinds = tuple(k for k in self.kinds if k in _FACT_PATTERNS or k == "grant_rate")
+        if "grant_rate" in kinds:  # the share asked is one paid: it is stated beside a word of paying
+            kinds = tuple(k for k in kinds if k != "percent")
+        if "grant_rate" in kinds or "percent" in kinds:
             kinds = tuple(k for k in kinds if k != "number" and (len(self.parts) > 1 or k not in ("money", "grant")))
         return tuple(k for k in kinds if not (k == "number" and "money" in kinds) and not (k == "money" and "grant" in kinds))
 
@@ -222,8 +228,8 @@ def states(sentence: str, kind: str) -> bool:
 
     A name in 《》 states nothing: “形成《2024年杭州市…汇总表》” gives no date for “最晚哪天报”."""
     sentence = _BOOK_TITLE.sub("", sentence)
-    if kind == "grant":
+    if kind in ("grant", "grant_rate"):  # an amount (a share) beside a word of paying
         pays = [m.span() for m in _FACT_PATTERNS["grant"].finditer(sentence)]
-        return any(max(a, c) - min(b, d) <= GRANT_NEAR for a, b in (m.span() for m in _FACT_PATTERNS["money"].finditer(sentence))
-                   for c, d in pays)
+        amounts = _FACT_PATTERNS["money" if kind == "grant" else "percent"].finditer(sentence)
+        return any(max(a, c) - min(b, d) <= GRANT_NEAR for a, b in (m.span() for m in amounts) for c, d in pays)
     return bool(_FACT_PATTERNS[kind].search(sentence))
