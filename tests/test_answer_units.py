@@ -157,12 +157,14 @@ def test_intent_reads_what_is_asked() -> None:
     assert states("截止时间为2024年5月30日,详见《2024年申报指南》", "date")
     # a share asked: only a share answers it (not 5000万元), unless another part asks for an amount too
     share = read_intent("保费补贴按保费的百分之多少给？")
-    assert share.fact_kinds == ("percent",) and read_intent("保费能补贴多少比例？").fact_kinds == ("percent",)
-    assert read_intent("算力券一年总共发多少？能补合同费用的几成？").fact_kinds == ("grant", "percent")
+    assert share.fact_kinds == ("grant_rate",) and read_intent("保费能补贴多少比例？").fact_kinds == ("grant_rate",)
+    assert read_intent("算力券一年总共发多少？能补合同费用的几成？").fact_kinds == ("grant", "grant_rate")
+    assert read_intent("占全省比重多少？").fact_kinds == ("percent",)
     assert states("按不超过算力合同费用的30%给予", "percent") and states("减免三成", "percent")
     # a share paid (“按多少比例补助”) is stated by a share beside a word of paying, not by a coverage rate
     assert read_intent("设备投资按多少比例补助？").fact_kinds == ("grant_rate",)
-    assert read_intent("奖励有没有最低比例？").fact_kinds == ("percent",)
+    assert read_intent("奖励有没有最低比例？").fact_kinds == ("grant_rate",)
+    assert read_intent("数字化改造覆盖率要达到百分之多少？").fact_kinds == ("percent",)
     assert states("按设备投资额的10%给予补助", "grant_rate") and not states("数字化改造覆盖率达到80%以上", "grant_rate")
     assert not states("单个品种的保险金额不低于 5000 万元", "percent") and not states("形成合力", "percent")
     # a follow-up made standalone (“关于<topic>，…”): what is asked is read after the topic
