@@ -12,7 +12,7 @@ from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit
 from rag.intent import defines, question_bigrams, read_intent, states
 from rag.answer.condense import condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
-from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, quote
+from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, quote
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
 from rag.answer.validity import validity_lines
 from rag.answer.verify import facts, normalise_markers, supported, verify
@@ -106,6 +106,20 @@ def test_non_adjacent_sentences_are_quoted_with_a_gap_mark() -> None:
     assert ex.text == EXTRACT_LABEL + "\n“甲。……丙。”[1]"
     assert answer_units("须同时满足以下条件:1.在境内注册;2.职工不超过500人。末尾引导语:") == [
         "须同时满足以下条件:1.在境内注册;", "2.职工不超过500人。"]
+
+
+def test_an_overlong_best_unit_gives_way_to_a_close_one_that_fits() -> None:
+    """A notice's preamble (one 300-character sentence) scoring a hair above the sentence that answers is not
+    the quote: the close unit that fits the answer budget is."""
+    clause = Clause(1, CHUNKS[0], 1.0)
+    preamble = "根据有关要求" + "经企业申报、地方推荐、审核公示，" * 20 + "现予公布。"
+    units = [Scored(clause, 0, preamble, 0.593, 0.92, 0.26, True, 0.0),
+             Scored(clause, 1, "请在收到资金文件30日内将资金拨付到相关企业。", 0.590, 0.91, 0.26, True, 0.0)]
+    cfg = Config().answer
+    assert len(preamble) > cfg.answer_chars
+    assert [u.index for u in choose(units, read_intent("收到钱以后多久要拨到企业？"), cfg)] == [1]
+    far = [units[0], Scored(clause, 1, units[1].sentence, 0.593 - 2 * cfg.keep_margin, 0.8, 0.1, True, 0.0)]
+    assert [u.index for u in choose(far, read_intent("收到钱以后多久要拨到企业？"), cfg)] == [0]  # not close: kept
 
 
 def test_not_found_names_nearest_documents_and_shows_their_clauses() -> None:

@@ -10,7 +10,8 @@ places and years of the question, and its clause's retrieval rank.  Every weight
 What is quoted follows the question: the document record (title, 文号, issuer, dates) for
 “谁发的/文号/何时施行”, the unit defining the name for “415X指什么”, the items of the best clause for a list
 (its steps for a procedure), one unit per part for a multi-part question and one per document for a
-comparison, else the best unit and those close to it.  Refusals (``not_stated``/``not_found``) are worded here too.
+comparison, else the best unit and those close to it (a best unit longer than the answer budget, a notice's
+preamble, gives way to a close one that fits).  Refusals (``not_stated``/``not_found``) are worded here too.
 """
 
 from __future__ import annotations
@@ -103,8 +104,11 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
         return _one_per_group(scored, intent, cfg, next_items)
     if _quotes_a_run(intent.kinds):
         return _list_items(scored, best, cfg, next_items)
-    chosen = [best]
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
+    if len(best.sentence) > cfg.answer_chars:  # an overlong best unit (a notice's preamble): a close one that fits instead
+        best = next((s for s in close if len(s.sentence) <= cfg.answer_chars), best)
+        close = [s for s in scored if s is not best and s.score >= best.score - cfg.keep_margin]
+    chosen = [best]
     if set(intent.kinds) <= {"yes_no", "condition"} and "yes_no" in intent.kinds:  # one rule answers 能不能: its clause only
         close = [s for s in close if s.clause.n == best.clause.n]
     # units of clauses not yet quoted first: a second clause within the margin adds more than a
