@@ -67,6 +67,9 @@ class FilterChoices:
     years: tuple[str, ...]
 
 
+WARM_UP_QUESTION = "个体工商户转型为企业有哪些支持政策？"
+
+
 class Service:
     def __init__(self, cfg: Config, store: Store, embedder: Embedder) -> None:
         self.cfg = cfg
@@ -75,8 +78,7 @@ class Service:
         self._lock = threading.RLock()
         self._feedback_lock = threading.Lock()
         # one question-word tokenizer for every retriever this service makes, a swap after each write
-        # included: its jieba dictionary loads once, on the first question (loading it in a thread at open
-        # only slowed the open: the load holds the GIL)
+        # included: its jieba dictionary loads once, on the first question or in :meth:`warm`
         self._words = PolicyTokenizer()
         self._swap()
 
@@ -97,6 +99,16 @@ class Service:
             self.retriever, self.answerer = retriever, answerer
 
     # ------------------------------------------------------------------ questions
+
+    def warm(self) -> None:
+        """Load what the first question would otherwise wait for (about 2 s: jieba's dictionary, the
+        answerability model, the retrieval and scoring path) by scoring one question; never calls an LLM.
+
+        A server calls it in the background once it has started: at :meth:`open` it would only slow the
+        open, since the loads hold the GIL.
+        """
+        self.answerer.features(WARM_UP_QUESTION)
+        self.answerer.model  # noqa: B018  (loaded on first use)
 
     @property
     def answerability(self) -> AnswerabilityModel:

@@ -177,3 +177,20 @@ def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answere
     after = answerer.ask(question, as_of=date(2024, 1, 1)).validity
     assert any("截止时间为2023年9月15日" in v and "已过期" not in v for v in before), before
     assert any("截止时间为2023年9月15日" in v and "截至2024年1月1日已过期" in v for v in after), after
+
+
+def test_warm_up_loads_what_the_first_question_waits_for_without_asking_the_llm(
+    corpus_cfg: Config, corpus_store, corpus_embedder
+) -> None:
+    """``Service.warm`` (run by ``serve`` in the background) loads jieba's dictionary and the answerability model,
+    and with an LLM configured sends it nothing: a real local OpenAI-compatible server counts the requests."""
+    from rag.service import Service
+    from tests.openai_stub import StubServer
+
+    with StubServer() as llm:
+        cfg = corpus_cfg.replace("llm", base_url=llm.base_url, model="stub", api_key="x")
+        service = Service(cfg, corpus_store, corpus_embedder)
+        assert service.backend != "extractive" and service.answerer._model is None
+        service.warm()
+        assert service.answerer._model is not None and service.retriever.words._jieba.initialized
+        assert llm.requests == []

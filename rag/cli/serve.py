@@ -9,11 +9,16 @@ import argparse
 import ipaddress
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.config import Config
 from rag.progress import heartbeat
+
+if TYPE_CHECKING:  # imported when serving starts: it loads the embedder's stack
+    from rag.service import Service
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -65,6 +70,14 @@ def bind_problem(host: str, logins: list[tuple[str, str]], insecure: bool) -> st
             "or --insecure to serve it open anyway.")
 
 
+def _warm(service: Service) -> None:
+    """Warm the service (:meth:`rag.service.Service.warm`); a failure only means the first question loads it all."""
+    try:
+        service.warm()
+    except Exception as exc:  # noqa: BLE001  a warm-up must never take the server down
+        print(f"policy-rag serve: warm-up skipped ({type(exc).__name__}: {exc})", file=sys.stderr, flush=True)
+
+
 def serve(args: argparse.Namespace, cfg: Config) -> int:
     """Open the index once, build the page, serve until interrupted."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -101,5 +114,6 @@ def serve(args: argparse.Namespace, cfg: Config) -> int:
     with heartbeat("policy-rag serve: building the page"):
         app = build_app(service, cfg)
     print(f"policy-rag serve: open http://{args.host}:{args.port}/", flush=True)
+    threading.Thread(target=_warm, args=(service,), name="warm-up", daemon=True).start()  # while the page loads
     launch(app, args.host, args.port, concurrency=args.concurrency, auth=logins or None)
     return 0
