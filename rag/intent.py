@@ -165,8 +165,8 @@ def _each(part: str) -> tuple[str, ...]:
 
 # “415X分别代表啥”, ““一转四创”到底指哪几块”: a name asked to be explained (quoted, or letters with digits)
 _TERM = re.compile(r"“([^”]{2,12})”|(?<![A-Za-z0-9])([0-9]+[A-Za-z][A-Za-z0-9]*|[A-Za-z]+[0-9][A-Za-z0-9]*)(?![A-Za-z0-9])")
-_EXPLAIN = re.compile(r"指的?是?(?:啥|什么|哪)|代表(?:啥|什么|的是)|(?:什么|啥)意思|含义|是(?:啥|什么)(?=[？?,，。]|$)|"
-                      r"是哪[几些一二三四五六七八九十]")
+# (“是哪几个方向” asks a list of something the name holds, not what the name means)
+_EXPLAIN = re.compile(r"指的?是?(?:啥|什么|哪)|代表(?:啥|什么|的是)|(?:什么|啥)意思|含义|是(?:啥|什么)(?=[？?,，。]|$)")
 
 
 def asked_term(question: str) -> str | None:
