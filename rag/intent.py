@@ -72,6 +72,7 @@ _KNOWN_PLACES = re.compile(
     r"临安|桐庐|淳安|建德|海宁|平湖|桐乡|长兴|德清|安吉|南浔|吴兴|慈溪|余姚|乐清|瑞安|诸暨|上虞|柯桥|东阳|永康|兰溪|玉环|"
     r"温岭|临海|龙泉|江山|长三角|全国"
 )
+_APPROXIMATE = re.compile(r"(?<=[十百千万好])几")  # 十几年, 好几家: a rough number, no question (几十万 may ask: 补几十万?)
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _IN_CHARGE = re.compile(r"牵头|负责|主管|责任|协调|对接|受理|审核|承办|落实")
 # “和/跟…比” within one clause of the question; “比上年/同比” is a growth rate, not two things compared
@@ -120,7 +121,7 @@ class Intent:
 
 def read_intent(question: str) -> Intent:
     """The :class:`Intent` of a (standalone) question."""
-    q = fold(question)
+    q = _APPROXIMATE.sub("数", fold(question))  # “用了十几年”, “好几家银行”: said, not asked
     asked_in = _TOPIC.sub("", q)  # “关于<topic>，…” (a follow-up made standalone): the topic names, the rest asks
     kinds = tuple(k for k, p in _ASKS.items() if p.search(asked_in))
     meta = tuple(k for k, p in _META.items() if p.search(asked_in))

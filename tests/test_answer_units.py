@@ -149,6 +149,9 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("名单是哪个部门公示的？").meta == ("issuer",) and read_intent("有意见可以找哪些部门？").meta == ()
     assert read_intent("是哪个部门、哪天发的？").meta == ("issuer", "issued") and read_intent("哪个文件印发的？").meta == ("docno",)
     assert read_intent("一共认定了多少个？哪天公布的？").meta == ("issued",)
+    # a rough number said (十几年, 好几家) asks nothing; “几年” does
+    assert read_intent("招牌用了十几年了，字号还能接着用吗？").fact_kinds == () and read_intent("要几年？").fact_kinds
+    assert read_intent("欠了好几家银行的钱，方案里有什么说法？").fact_kinds == ()
     assert read_intent("有效期多长？").meta == ("valid",) and read_intent("证书还在有效期，还看得分吗？").meta == ()
     assert read_intent("有有效期内的高企证书，还用看分吗？").fact_kinds == ()  # a condition stated, no date asked
     assert read_intent("纸质材料要打几份？").fact_kinds == ("number",) and states("须打印纸质件4份并盖章", "number")
