@@ -133,6 +133,11 @@ class Service:
         """Text deltas as they are produced, then the final verified ``Answer``."""
         return self.answerer.stream(question, history=history, filters=filters, as_of=as_of)
 
+    def standalone(self, question: str, history: Sequence[tuple[str, str]] = ()) -> str:
+        """The question a follow-up stands for, as :meth:`ask` retrieves with it (the LLM's rewrite when one is
+        configured, else the rule-based one); the question itself without history."""
+        return self.answerer.standalone(question, history)
+
     def search(self, query: str, k: int | None = None, filters: Filters | None = None,
                mode: Mode = "hybrid") -> Retrieval:
         """Clauses for a query without an answer; ``mode`` ``dense``/``bm25`` runs one leg alone."""

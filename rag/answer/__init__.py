@@ -137,6 +137,10 @@ class Answerer:
         notes: list[str] = []
         return self._gather(self._condense(question, history, notes), None, notes, _Timer())[-1]
 
+    def standalone(self, question: str, history: Sequence[tuple[str, str]] = ()) -> str:
+        """The question a follow-up stands for (what :meth:`stream` retrieves with); notes are not kept."""
+        return self._condense(question, history, [])
+
     def _gather(
         self, standalone: str, filters: Any, notes: list[str], timer: _Timer,
     ) -> tuple[Retrieval, list[Clause], Intent, list[Clause], list[Scored], dict[str, float]]:

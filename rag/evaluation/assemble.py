@@ -59,7 +59,7 @@ def make_judge(llm: LLMConfig) -> Judge:
 def pipeline_on(service: Service, k: int, retrieval_only: bool, name: str = "pipeline") -> System:
     """The product as evaluated: answers (or, fast, its ranking alone) from this service's store."""
     if retrieval_only:
-        return RetrieverSystem(name, service.retriever_for("hybrid"), k)
+        return RetrieverSystem(name, service.retriever_for("hybrid"), k, standalone=service.standalone)
     return PipelineSystem(service, k=k, name=name)
 
 

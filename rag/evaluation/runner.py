@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -153,16 +153,20 @@ class PipelineSystem:
 
 @dataclass
 class RetrieverSystem:
-    """A retrieval-only baseline (BM25-only, dense-only): scored on retrieval metrics alone."""
+    """A retrieval-only system (BM25-only, dense-only, or the pipeline's ranking alone): scored on retrieval metrics."""
 
     name: str
     retriever: Searcher
     k: int = 10
     answers: bool = False
+    # the product's follow-up rewrite (``Service.standalone``): the pipeline ranks for the question a follow-up
+    # stands for, as it does when it answers; None for the baselines, which have no chat memory
+    standalone: Callable[[str, History], str] | None = None
 
     def run(self, question: str, history: History = ()) -> SystemRun:
         t0 = time.perf_counter()
-        hits = self.retriever.search(question, k=self.k)
+        query = self.standalone(question, history) if self.standalone is not None and history else question
+        hits = self.retriever.search(query, k=self.k)
         dt = time.perf_counter() - t0
         return SystemRun(tuple(Retrieved.from_hit(h, i) for i, h in enumerate(hits[: self.k], start=1)), dt,
                          retrieval_s=dt)
