@@ -12,7 +12,7 @@ from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit
 from rag.intent import defines, question_bigrams, read_intent, states
 from rag.answer.condense import condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
-from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, quote
+from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, quote
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
 from rag.answer.validity import validity_lines
 from rag.answer.verify import facts, normalise_markers, supported, verify
@@ -106,6 +106,18 @@ def test_non_adjacent_sentences_are_quoted_with_a_gap_mark() -> None:
     assert ex.text == EXTRACT_LABEL + "\n“甲。……丙。”[1]"
     assert answer_units("须同时满足以下条件:1.在境内注册;2.职工不超过500人。末尾引导语:") == [
         "须同时满足以下条件:1.在境内注册;", "2.职工不超过500人。"]
+
+
+def test_an_attachments_file_name_is_never_the_answer() -> None:
+    """“…拟认定名单.pdf” names a file (its year is no date); a sentence that mentions a file still states things."""
+    assert is_file_name("2023 年度省级未来工厂、智能工厂(数字化车间)拟认定名单.pdf")
+    assert is_file_name("附件2：申报汇总表.xlsx")
+    assert not is_file_name("请下载申报表.docx,填写后于5月30日前上传。")
+    answer = Answerer(ListRetriever([Chunk("f1", "docF", "关于未来工厂认定名单的公示", ("附件",),
+                                           "2023 年度省级未来工厂拟认定名单.pdf\n公示时间为2024年1月11日至1月18日。",
+                                           "000.txt", 0, 60, ordinal=0)]),
+                      BigramEmbedder(), Config(), model=fixed_model(0.9)).ask("2023年省级未来工厂名单公示期是哪几天？")
+    assert "1月18日" in answer.text and ".pdf" not in answer.text, answer.text
 
 
 def test_an_overlong_best_unit_gives_way_to_a_close_one_that_fits() -> None:

@@ -61,6 +61,14 @@ def is_title(sentence: str, title: str) -> bool:
     return bool(core) and core in compact(title)
 
 
+_FILE_NAME = re.compile(r"(?:附件\s*\d*\s*[:：]?\s*)?[^。；;\n]{1,80}\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar)", re.IGNORECASE)
+
+
+def is_file_name(sentence: str) -> bool:
+    """A unit that is only an attachment's file name (“…拟认定名单.pdf”) names a file; it states nothing."""
+    return bool(_FILE_NAME.fullmatch(sentence.strip()))
+
+
 def score_units(
     question: str, qvec: np.ndarray, intent: Intent, clauses: Sequence[Clause], unit_vectors: UnitVectors,
     cfg: AnswerConfig,
@@ -75,8 +83,8 @@ def score_units(
         missing = (sum(q not in everywhere for q in intent.qualifiers) / len(intent.qualifiers)
                    if intent.qualifiers else 0.0)
         for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk)):
-            if is_title(m.text, chunk.title) or any(ins in m.text for ins in chunk.instructions):
-                continue  # a title answers nothing; text addressing an assistant is never quoted as an answer
+            if is_title(m.text, chunk.title) or is_file_name(m.text) or any(ins in m.text for ins in chunk.instructions):
+                continue  # a title or a file name answers nothing; text addressing an assistant is never quoted
             stated = not kinds or any(states(m.text, k) for k in kinds)
             score = (cfg.unit_dense_weight * m.cos + (1 - cfg.unit_dense_weight) * m.lexical
                      - cfg.kind_penalty * (not stated) - cfg.qualifier_penalty * missing - cfg.rank_penalty * rank)
