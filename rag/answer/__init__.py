@@ -134,8 +134,7 @@ class Answerer:
 
     def features(self, question: str, history: Sequence[tuple[str, str]] = ()) -> dict[str, float]:
         """The answerability features of a question: what ``--fit-answerability`` fits the model on."""
-        notes: list[str] = []
-        return self._gather(self._condense(question, history, notes), None, notes, _Timer())[-1]
+        return self._gather(self.standalone(question, history), None, [], _Timer())[-1]
 
     def standalone(self, question: str, history: Sequence[tuple[str, str]] = ()) -> str:
         """The question a follow-up stands for (what :meth:`stream` retrieves with); notes are not kept."""
