@@ -109,7 +109,8 @@ def test_a_name_asked_about_is_answered_by_the_clause_that_defines_it(answerer: 
     """Many clauses say 415X or 一转四创; the one defining it (“…构成的“415X”…”, “(统称“一转四创”)”) ranks first
     and is the answer, though the question shares few words with it (without the rule, other clauses rank first)."""
     for question, said in [("经常听到415X这个说法，几个数字分别代表什么？", "世界级先进产业群"),
-                           ("浙江说的“一转四创”具体是指哪几个方面？", "创新大平台")]:
+                           ("浙江说的“一转四创”具体是指哪几个方面？", "创新大平台"),
+                           ("工业大数据的意见让企业贯标DCMM，它的全称是什么？", "数据管理能力成熟度评估模型")]:
         top = answerer.retriever.retrieve(question).hits[0]
         assert top.scores.get("definition") == 1.0 and said in top.chunk.text, top.chunk.text[:60]
         answer = answerer.ask(question)
