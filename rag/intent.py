@@ -40,9 +40,11 @@ _ASKS: dict[str, re.Pattern[str]] = {
                              r"(?:补|奖|资助|贴)[^，,？?。]{0,6}(?:比例|百分之|几成|百分比)"),
     "number": re.compile(r"多少|(?<!哪)几[个家项年天批类名人次倍条件万千百份]|比例|百分之|几成|多大|上限|最高|最多|至少|不低于|不少于|"
                          r"标准是|目标是|排第几|第几"),
-    "date": re.compile(r"什么时候|啥时候|何时|哪天|哪一天|几月|几号(?!文)|日期|截止|期限|有效期(?=是|为|有|到|多|几)|多久|多长时间|"
+    "date": re.compile(r"什么时候|啥时候|何时|哪天|哪一天|哪几天|几月|几号(?!文)|日期|截止|期限|有效期(?=是|为|有|到|多|几)|多久|多长时间|"
                        r"哪年|几年|到哪年|"
                        r"什么时间|啥时间"),
+    # a day asked (“几号截止”, “公示期是哪几天”): a year alone (“2023年度…名单”) does not answer it
+    "day": re.compile(r"几号(?!文)|哪天|哪一天|哪几天|几月几[日号]|截止日期|截至日期"),
     "list": re.compile(r"哪些|哪几|有啥|都有什么|包括什么|包括哪|包含|列一下|几类|几种|几方面|几项|都有谁|都是谁"),
     "yes_no": re.compile(r"能不能|可不可以|可以吗|能否|是否|行不行|算不算|有没有|是不是|会不会|要不要|需不需要|还能|吗[？?]?$"),
     "procedure": re.compile(r"怎么申请|怎么申报|如何申报|如何申请|怎么报|去哪|向谁|找谁|流程|步骤|程序|(?<!新)材料|怎么办|怎么弄|怎么操作|"
@@ -114,6 +116,8 @@ class Intent:
         kinds = tuple(k for k in self.kinds if k in _FACT_PATTERNS or k == "grant_rate")
         if "grant_rate" in kinds:  # the share asked is one paid: it is stated beside a word of paying
             kinds = tuple(k for k in kinds if k != "percent")
+        if "day" in kinds:  # a day asked: a month or a day states it, a year alone does not
+            kinds = tuple(k for k in kinds if k != "date")
         if "grant_rate" in kinds or "percent" in kinds:
             kinds = tuple(k for k in kinds if k != "number" and (len(self.parts) > 1 or k not in ("money", "grant")))
         return tuple(k for k in kinds if not (k == "number" and "money" in kinds) and not (k == "money" and "grant" in kinds))
@@ -128,7 +132,7 @@ def read_intent(question: str) -> Intent:
     if _IN_CHARGE.search(q):  # “哪个部门牵头/负责” asks who does the work, which the body says, not who signed
         meta = tuple(m for m in meta if m != "issuer")
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
-        kinds = tuple(k for k in kinds if k not in ("date", "number", "money", "grant", "percent"))
+        kinds = tuple(k for k in kinds if k not in ("date", "day", "number", "money", "grant", "percent"))
     places = _places(q)
     years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
     parts = tuple(e for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3
@@ -207,6 +211,8 @@ def _places(q: str) -> tuple[str, ...]:
 _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "date": re.compile(r"\d\s*[年月日]|工作日|\d+\s*天|[一二三四五六七八九十两]+(?:年|个月|天|日)|年底|月底|即日起|前[，,。]|"
                        r"每(?:[一二两三四五六半]?(?:年|季度?|月|周|旬)|天|日)|季度|半年|年度"),
+    "day": re.compile(r"\d\s*[月日]|(?<![\d〕\]）)])\d{1,2}\s*号|[月年]底|月初|上旬|中旬|下旬|工作日|\d+\s*天|"
+                      r"[一二三四五六七八九十两]+(?:个工作日|天|日)|即日起|每(?:[一二两三四五六半]?(?:月|周|旬)|天|日)"),
     "number": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+(?:\.\d+)?\s*(?:%|[万亿千百]|[元个家项倍名人次分件批类所亩天年份]|"
                          r"个月|平方米|个百分点)|[一二三四五六七八九十两百千万亿]+(?:元|万|亿|%|个|家|项|倍|名|人|次|份|种|类)|百分之|一半|翻番|"
                          r"(?:^|\t)\s*\d+(?:\.\d+)?\s*(?=\t|$)"),  # a table cell: its header names the unit

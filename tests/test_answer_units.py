@@ -184,6 +184,11 @@ def test_intent_reads_what_is_asked() -> None:
     assert not states("并形成《2024年杭州市“未来工厂”培育企业汇总表》,正式行文上报。", "date")
     assert states("每年只能选择以下三种方向中的一种申报评定", "number")  # “一年能报几个方向”
     assert states("截止时间为2024年5月30日,详见《2024年申报指南》", "date")
+    # a day asked (几号/哪几天): a month or a day states it; a year, or the 号 of a 文号, does not
+    assert read_intent("公示期是哪几天？").fact_kinds == ("day",) and read_intent("几号截止？").fact_kinds == ("day",)
+    assert read_intent("什么时候截止？").fact_kinds == ("date",) and read_intent("文号是几号文？").fact_kinds == ()
+    assert states("公示时间为2024年1月5日至1月12日", "day") and not states("2023年度浙江省知识产权信息公共服务网点", "day")
+    assert not states("根据《实施意见》(杭政办函〔2023〕81号)等文件精神", "day") and states("10个工作日内", "day")
     # a share asked: only a share answers it (not 5000万元), unless another part asks for an amount too
     share = read_intent("保费补贴按保费的百分之多少给？")
     assert share.fact_kinds == ("grant_rate",) and read_intent("保费能补贴多少比例？").fact_kinds == ("grant_rate",)
