@@ -168,6 +168,8 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("有有效期内的高企证书，还用看分吗？").fact_kinds == ()  # a condition stated, no date asked
     assert read_intent("纸质材料要打几份？").fact_kinds == ("number",) and states("须打印纸质件4份并盖章", "number")
     assert "procedure" in read_intent("高企在网上从哪里报？").kinds and "contact" in read_intent("入口怎么找？").kinds
+    # “能直接打电话提异议吗” asks whether a phone call will do, not for a number; “该打哪个电话” asks one
+    assert "contact" not in read_intent("我想直接打电话提异议，行不行？").kinds and "contact" in read_intent("该打哪个电话？").kinds
     assert "list" in read_intent("追溯体系主要管哪几类？").kinds and not read_intent("主要管哪几类？").fact_kinds
     assert read_intent("高企认定要什么条件？另外补贴多少钱？").parts == ("高企认定要什么条件", "补贴多少钱")
     assert read_intent("小区里装电梯补多少？").places == ()  # 小区 is no place
