@@ -2,7 +2,8 @@
 
 Used by the answer stage (which unit answers, whether the clauses state it at all, a 文号/发文机关
 question answered from the document record) and by the follow-up rewrite (“那宁波呢？”); retrieval
-takes only :func:`question_bigrams`, :func:`asks_doc_number`, :func:`asked_term` and :func:`defines` from here.
+takes only :func:`question_bigrams`, :func:`asks_doc_number`, :func:`asks_validity`, :func:`asked_term` and
+:func:`defines` from here.
 
 Why a separate step: whether a clause *answers* a question depends far less on how the
 question is worded than on whether the clause states the kind of thing asked (an amount
@@ -195,6 +196,11 @@ _ASKS_DOC_NUMBER = re.compile(r"文号|几号文|发文字号|(?:哪个|哪份|�
 def asks_doc_number(question: str) -> bool:
     """“文号多少/几号文/哪个文件印发的”: the answer is on a notice's header (a bare “哪个文件” may ask for a title)."""
     return bool(_ASKS_DOC_NUMBER.search(fold(question)))
+
+
+def asks_validity(question: str) -> bool:
+    """“什么时候开始施行/有效期多长/还管用吗”: the answer is the notice's own validity clause."""
+    return "valid" in read_intent(question).meta
 
 
 def question_bigrams(question: str) -> set[str]:

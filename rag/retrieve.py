@@ -27,10 +27,10 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
-from rag.intent import asked_term, asks_doc_number, defines, question_bigrams
+from rag.intent import asked_term, asks_doc_number, asks_validity, defines, question_bigrams
 from rag.lexical import PolicyTokenizer
 from rag.records import Chunk, Hit
-from rag.sentences import unit_matches
+from rag.sentences import unit_matches, validity_unit
 from rag.store import PLAIN_WORD, Filters, Ranked, Store, rrf
 from rag.textnorm import compact, fold, has_doc_number
 
@@ -250,6 +250,8 @@ class HybridRetriever:
             hits = self.reranker.rerank(q, hits)
         if self.mode == "hybrid" and self.cfg.header_first and hits and asks_doc_number(q):
             hits = self._header_first(hits, qvec)
+        elif self.mode == "hybrid" and self.cfg.validity_first and hits and asks_validity(q):
+            hits = self._validity_first(hits, qvec)
         hits = [Hit(h.chunk, h.score, rank=i + 1, scores=h.scores) for i, h in enumerate(hits[:k])]
         return Retrieval(hits, q, notes)
 
@@ -273,12 +275,22 @@ class HybridRetriever:
         for doc_id in filter(None, (top.parent_id, top.doc_id)):
             header = next((c for c in self.store.document_chunks(doc_id)[:3] if number in compact(c.text)), None)
             if header is not None:
-                found = next((h for h in hits if h.chunk.chunk_id == header.chunk_id), None)
-                scores = found.scores if found else {"bm25": 0.0, "rrf": 0.0, **(
-                    {"dense": float(self.store.vectors([header.chunk_id])[0] @ qvec)} if qvec is not None else {})}
-                lifted = Hit(header, hits[0].score, scores={**scores, "header": 1.0})
-                return [lifted, *(h for h in hits if h.chunk.chunk_id != header.chunk_id)]
+                return self._lift(hits, header, qvec, "header")
         return hits
+
+    def _validity_first(self, hits: list[Hit], qvec: np.ndarray | None) -> list[Hit]:
+        """“什么时候开始施行/有效期多长” about the top clause's notice ranks the clause saying so first (its closing
+        “本意见自…起施行”, which shares few words with the question but the asking ones)."""
+        found = validity_unit(self.store.document_chunks(hits[0].chunk.doc_id))
+        return self._lift(hits, found[0], qvec, "validity") if found else hits
+
+    def _lift(self, hits: list[Hit], chunk: Chunk, qvec: np.ndarray | None, why: str) -> list[Hit]:
+        """``chunk`` first, with the top hit's score and a ``why`` mark; its own scores if it was a hit."""
+        found = next((h for h in hits if h.chunk.chunk_id == chunk.chunk_id), None)
+        scores = found.scores if found else {"bm25": 0.0, "rrf": 0.0, **(
+            {"dense": float(self.store.vectors([chunk.chunk_id])[0] @ qvec)} if qvec is not None else {})}
+        lifted = Hit(chunk, hits[0].score, scores={**scores, why: 1.0})
+        return [lifted, *(h for h in hits if h.chunk.chunk_id != chunk.chunk_id)]
 
     def _merge_near_duplicates(self, hits: list[Hit], limit: int) -> list[Hit]:
         """Keep the best of hits whose texts overlap above ``cfg.near_duplicate`` (3-gram Jaccard)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,21 @@ def quotable_units(text: str) -> tuple[tuple[int, str], ...]:
     Memoised: every question splits the same top clauses again (about 2 ms of a query before).
     """
     return tuple((i, u) for i, u in enumerate(answer_units(text)) if len(u.strip()) >= MIN_UNIT_CHARS)
+
+
+_VALIDITY = re.compile(r"施行|有效期|起实施|起执行|之日起|有效至|废止")
+
+
+def validity_unit(document: Sequence[Chunk]) -> tuple[Chunk, str] | None:
+    """The clause of a notice (its chunks in order) that says when it takes effect or expires, and that unit.
+
+    The last one wins: the closing “本意见自…起施行” comes after any clause citing another notice's dates.
+    """
+    for chunk in reversed(document):
+        unit = next((u.strip() for _, u in quotable_units(chunk.text) if _VALIDITY.search(u)), None)
+        if unit is not None:
+            return chunk, unit
+    return None
 
 
 # Sentences that address an AI assistant rather than a reader of a notice: in a document they are

@@ -122,6 +122,18 @@ def test_doc_number_question_ranks_the_notice_header_first(corpus_store, corpus_
     assert "header" not in cited.scores and "浙经信技术〔2019〕128号" in compact(cited.chunk.text)
 
 
+def test_validity_question_ranks_the_notice_validity_clause_first(corpus_store, corpus_embedder) -> None:
+    """“从哪天开始执行” about a notice: its closing “本意见自…起施行” comes first, even from outside the
+    candidates (off, it is not among the first ten); a question about something else is left alone."""
+    q = "省里支持个体户转企业（个转企）的那个实施意见，具体从哪天开始执行？"
+    on = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig())
+    off = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig(validity_first=False))
+    first = on.search(q, 5)[0]
+    assert "2024年1月15日起施行" in compact(first.chunk.text) and first.scores["validity"] == 1.0
+    assert not any("2024年1月15日起施行" in compact(h.chunk.text) for h in off.search(q, 10))
+    assert "validity" not in on.search("个转企以后原来的字号还能用吗？", 3)[0].scores
+
+
 def test_query_edge_cases(corpus_retriever: HybridRetriever) -> None:
     for empty in ("", "   ", "\n\t"):
         with pytest.raises(QueryError, match="查询为空"):

@@ -26,13 +26,12 @@ from rag.answer.context import Clause, neutralise_markers
 from rag.intent import Intent, defines, question_bigrams, read_intent, states
 from rag.config import AnswerConfig
 from rag.records import Chunk
-from rag.sentences import context_text, quotable_units, text_bigrams, unit_matches
+from rag.sentences import context_text, quotable_units, text_bigrams, unit_matches, validity_unit
 from rag.textnorm import compact
 
 EXTRACT_LABEL = "（以下为从文件中摘录的原文）"
 GAP = "……"  # between quoted units of one clause that are not adjacent in it
 _ITEM_NUMBER = re.compile(r"^(?:\d{1,2}[.、]|[一二三四五六七八九十]+、|\([一二三四五六七八九十\d]+\)|（[一二三四五六七八九十\d]+）)")
-_VALIDITY = re.compile(r"施行|有效期|起实施|起执行|之日起|有效至|废止")
 
 UnitVectors = Callable[[Chunk], np.ndarray]
 
@@ -272,9 +271,9 @@ def record_answer(
     if "issued" in wants or "issuer" in wants or "docno" in wants:
         lines.append(f"成文日期：{_cn_date(c.date)}{cite(_cn_date(c.date))}" if c.date else "成文日期：文件中未写明")
     if "valid" in wants:
-        holder = next((ch for ch in reversed(document) for _, u in quotable_units(ch.text) if _VALIDITY.search(u)), None)
-        if holder is not None:
-            unit = next(u for _, u in quotable_units(holder.text) if _VALIDITY.search(u)).strip()
+        found = validity_unit(document)
+        if found is not None:
+            holder, unit = found
             n = number(holder)
             quotes[n] = unit
             lines.append(f"施行与有效期：“{neutralise_markers(unit)}”[{n}]")
