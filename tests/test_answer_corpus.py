@@ -151,6 +151,18 @@ def test_a_share_the_notice_does_not_state_is_not_stated(answerer: Answerer) -> 
     assert answer.outcome == "not_stated" and "具体比例" in answer.text and answer.citations, answer.text
 
 
+def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None:
+    """“那2024年的截止时间呢？” of the 2023 高企 notice: its dates are 2023's, so the answer is not_stated citing them,
+    while the same question about 2023 is answered; a 文号's year (〔2023〕) names no year of the text."""
+    history = [("2023年高企申报地方推荐截止时间是？", "分两批，5月31日和8月31日。")]
+    later = answerer.ask("那2024年的高企申报截止时间呢？", history=history)
+    assert later.outcome == "not_stated" and "2024" in later.text and later.citations, later.text
+    same = answerer.ask("2023年高企申报地方推荐截止时间是哪天？")
+    assert same.outcome == "answered" and "5月31日" in compact(same.text), same.text
+    bulletin = answerer.ask("那2023年的软件业务收入是多少？", history=[("2022年浙江软件业务收入多少？", "9152.9亿元。")])
+    assert bulletin.outcome == "not_stated", bulletin.text  # the 2022 公报 is filed as 浙经信软件〔2023〕289号
+
+
 def test_a_part_already_answered_by_the_quoted_clause_adds_no_citation(answerer: Answerer) -> None:
     """“收入多少？比上年涨了多少？”: both figures sit in one sentence of the 公报; no second clause is cited."""
     answer = answerer.ask("2022年浙江软件和信息服务这一块总共收入了多少钱？比上年涨了多少？")

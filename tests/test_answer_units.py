@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from rag.answer import Answerer
-from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit
+from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, years_unmentioned
 from rag.intent import defines, question_bigrams, read_intent, states
 from rag.answer.condense import condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -242,6 +242,15 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert defines("四个轮子(统称“一转四创”),系统谋划", "一转四创")
     assert defines("由4个世界级先进产业群…构成的“415X”先进制造业集群体系", "415x")
     assert not defines("推进“415X”先进制造业集群建设", "415x")  # uses the name, does not define it
+
+
+def test_a_year_asked_is_looked_for_in_the_documents_not_in_their_doc_number() -> None:
+    doc = [Chunk("y1", "docY", "2022年浙江省软件和信息服务业发展统计公报", ("一、",), "2022年,全省软件业务收入9152.9亿元。",
+                 "x.txt", 0, 20, doc_number="浙经信软件〔2023〕289号")]
+    assert years_unmentioned(read_intent("2023年的软件业务收入是多少？"), [doc])  # 〔2023〕 dates the filing only
+    assert not years_unmentioned(read_intent("2022年的软件业务收入是多少？"), [doc])  # the title names it
+    assert not years_unmentioned(read_intent("2027年和2022年各是多少？"), [doc])  # one of the years is there
+    assert not years_unmentioned(read_intent("软件业务收入是多少？"), [doc])  # no year asked
 
 
 def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:

@@ -28,7 +28,8 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from rag.answer.answerability import ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features
+from rag.answer.answerability import (ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features,
+                                      years_unmentioned)
 from rag.answer.condense import condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
@@ -142,8 +143,9 @@ class Answerer:
 
     def _gather(
         self, standalone: str, filters: Any, notes: list[str], timer: _Timer,
-    ) -> tuple[Retrieval, list[Clause], Intent, list[Clause], list[Scored], dict[str, float]]:
-        """Retrieve, pack and score: the query used, the context, intent, top hits, scored units, features."""
+    ) -> tuple[Retrieval, list[Clause], Intent, list[Clause], list[Scored], list[list[Chunk]], dict[str, float]]:
+        """Retrieve, pack and score: the query used, the context, intent, top hits, scored units, the top hits'
+        documents, features."""
         with timer.stage("retrieve"):
             result = self.retriever.retrieve(standalone, filters=filters)
             notes.extend(n for n in result.notes if n not in notes)
@@ -156,16 +158,18 @@ class Answerer:
             scored = score_units(result.query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
             feats = features(result.query, intent, clauses, scored, docs, self.retriever.word_weights(result.query))
-        return result, clauses, intent, top, scored, feats
+        return result, clauses, intent, top, scored, docs, feats
 
     def _evidence(self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool) -> Evidence:
-        result, clauses, intent, top, scored, feats = self._gather(standalone, filters, notes, timer)
+        result, clauses, intent, top, scored, docs, feats = self._gather(standalone, filters, notes, timer)
         with timer.stage("score"):
             assessment = self.model.assess(feats, gate=gate)
             record = named_record(result.query, top[:3]) if intent.meta and top else None
             if (gate and assessment.outcome == ANSWERED and record is not None and asks_doc_number(result.query)
                     and not record.chunk.doc_number and not has_doc_number(record.chunk.text)):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # no 文号 in its record or text
+            if gate and assessment.outcome == ANSWERED and years_unmentioned(intent, docs):
+                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “2024年的呢？” of notices on 2023
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it

@@ -95,6 +95,20 @@ def features(
     }
 
 
+def years_unmentioned(intent: Intent, documents: Sequence[Sequence[Chunk]]) -> bool:
+    """Whether no year the question names occurs in the top documents (titles, headings, text; not the year
+    of a 文号, which dates the filing): “那2024年的截止时间呢？” asked of notices about 2023 is not stated there.
+
+    A rule in front of the model, not a feature of it: on the dev splits every question it fired on was
+    unanswerable (11 of 11, the model answered 3 of them), while one year missing of two asked was a question
+    across two notices, answerable.
+    """
+    if not intent.years:
+        return False
+    text = compact(" ".join(context_text(ch) + ch.text for doc in documents for ch in doc))
+    return not any(y in text for y in intent.years)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """The features of one question, the model's P(answerable) and the outcome it implies."""
