@@ -76,6 +76,9 @@ _KNOWN_PLACES = re.compile(
     r"温岭|临海|龙泉|江山|长三角|全国"
 )
 _APPROXIMATE = re.compile(r"(?<=[十百千万好])几")  # 十几年, 好几家: a rough number, no question (几十万 may ask: 补几十万?)
+# a figure left open (“按上年度研发费用的一定比例给予奖励”, “给予一定保费补贴”): in a notice it answers no 多少; in a
+# question it is said, not asked (“什么样的企业可以按一定比例给予奖励”)
+_OPEN_FIGURE = re.compile(r"一定(?:的)?(?:比例|数额|金额|额度|奖励|补助|补贴|资助|保费补贴)|适当(?:奖励|补助|补贴|资助)")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _IN_CHARGE = re.compile(r"牵头|负责|主管|责任|协调|对接|受理|审核|承办|落实")
 # “和/跟…比” within one clause of the question; “比上年/同比” is a growth rate, not two things compared
@@ -126,7 +129,7 @@ class Intent:
 
 def read_intent(question: str) -> Intent:
     """The :class:`Intent` of a (standalone) question."""
-    q = _APPROXIMATE.sub("数", fold(question))  # “用了十几年”, “好几家银行”: said, not asked
+    q = _OPEN_FIGURE.sub("某项", _APPROXIMATE.sub("数", fold(question)))  # “用了十几年”, “一定比例”: said, not asked
     asked_in = _TOPIC.sub("", q)  # “关于<topic>，…” (a follow-up made standalone): the topic names, the rest asks
     kinds = tuple(k for k, p in _ASKS.items() if p.search(asked_in))
     meta = tuple(k for k, p in _META.items() if p.search(asked_in))
@@ -230,6 +233,15 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|平台|系统|网站"),
     "in_charge": re.compile(r"责任单位|牵头|负责|主管部门|[厅局委办]、|[厅局委办][)）]"),
 }
+
+
+_FIGURE_KINDS = frozenset({"money", "grant", "percent", "grant_rate"})
+
+
+def leaves_open(sentence: str, intent: Intent) -> bool:
+    """Whether ``sentence`` leaves the figure asked open (“一定比例”) and states none of the kind asked."""
+    kinds = set(intent.fact_kinds) & _FIGURE_KINDS
+    return bool(kinds) and bool(_OPEN_FIGURE.search(sentence)) and not any(states(sentence, k) for k in kinds)
 
 
 _BOOK_TITLE = re.compile(r"《[^《》]*》")

@@ -151,6 +151,13 @@ def test_a_share_the_notice_does_not_state_is_not_stated(answerer: Answerer) -> 
     assert answer.outcome == "not_stated" and "具体比例" in answer.text and answer.citations, answer.text
 
 
+def test_a_figure_the_notice_leaves_open_is_not_stated(answerer: Answerer) -> None:
+    """The 315 方案 rewards research “按上年度研发费用的一定比例”: asked the rate, the answer says it is not stated
+    and cites that clause, rather than quoting it as if it answered."""
+    answer = answerer.ask("315方案里研发投入增长快的企业能拿研发奖励，具体按上年研发费用的百分之几奖？")
+    assert answer.outcome == "not_stated" and "一定比例" in answer.text and answer.citations, answer.text
+
+
 def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None:
     """“那2024年的截止时间呢？” of the 2023 高企 notice: its dates are 2023's, so the answer is not_stated citing them,
     while the same question about 2023 is answered; a 文号's year (〔2023〕) names no year of the text."""

@@ -9,7 +9,7 @@ import pytest
 
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, years_unmentioned
-from rag.intent import defines, question_bigrams, read_intent, states
+from rag.intent import defines, leaves_open, question_bigrams, read_intent, states
 from rag.answer.condense import condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, quote
@@ -203,6 +203,11 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("数字化改造覆盖率要达到百分之多少？").fact_kinds == ("percent",)
     assert states("按设备投资额的10%给予补助", "grant_rate") and not states("数字化改造覆盖率达到80%以上", "grant_rate")
     assert not states("单个品种的保险金额不低于 5000 万元", "percent") and not states("形成合力", "percent")
+    # a figure the notice leaves open (“一定比例”) answers no 多少, unless the kind asked is stated beside it
+    rate = read_intent("按上年研发费用的百分之几奖？")
+    assert leaves_open("对研发费用年增长20%以上的企业,按上年度研发费用的一定比例给予财政奖励。", rate)
+    assert not leaves_open("按一定比例给予奖励,最高按10%给予补助。", rate) and not leaves_open("给予一定补助。", read_intent("找谁申请？"))
+    assert read_intent("什么样的企业可以按上年度研发费用的一定比例给予财政奖励？").fact_kinds == ()  # said, not asked
     # a follow-up made standalone (“关于<topic>，…”): what is asked is read after the topic
     follow = read_intent("关于杭州算力券能补比例，一家企业一年最多能领多少算力券？")
     assert follow.fact_kinds == ("grant",) and read_intent("关于那个意见，文号多少？").meta == ("docno",)

@@ -34,7 +34,7 @@ from rag.answer.condense import condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
                                   score_units)
-from rag.intent import Intent, asks_doc_number, defines, read_intent
+from rag.intent import Intent, asks_doc_number, defines, leaves_open, read_intent
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -168,6 +168,8 @@ class Answerer:
             if (gate and assessment.outcome == ANSWERED and record is not None and asks_doc_number(result.query)
                     and not record.chunk.doc_number and not has_doc_number(record.chunk.text)):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # no 文号 in its record or text
+            if gate and assessment.outcome == ANSWERED and scored and leaves_open(scored[0].sentence, intent):
+                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
             if gate and assessment.outcome == ANSWERED and years_unmentioned(intent, docs):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “2024年的呢？” of notices on 2023
             if (assessment.outcome != ANSWERED and intent.explains
