@@ -124,7 +124,8 @@ class Intent:
             kinds = tuple(k for k in kinds if k != "date")
         if "grant_rate" in kinds or "percent" in kinds:
             kinds = tuple(k for k in kinds if k != "number" and (len(self.parts) > 1 or k not in ("money", "grant")))
-        return tuple(k for k in kinds if not (k == "number" and "money" in kinds) and not (k == "money" and "grant" in kinds))
+        return tuple(k for k in kinds if not (k == "number" and ("money" in kinds or "grant" in kinds))
+                     and not (k == "money" and "grant" in kinds))
 
 
 def read_intent(question: str) -> Intent:

@@ -176,6 +176,7 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("杭州和宁波的算力券比一比？").compare and read_intent("两地补贴分别多少？").compare
     assert not read_intent("软件和信息服务收入多少？比上年涨了多少？").compare  # a growth rate, not a comparison
     assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays
+    assert read_intent("每个园区能拿多少激励资金？").fact_kinds == ("grant",)  # “32个园区” states a count, not a grant
     assert read_intent("软件收入多少钱？").fact_kinds == ("money",) and "procedure" not in read_intent("新材料补多少？").kinds
     assert states("按设备投资额的10%给予补助", "grant") and not states("直接拉动技改投资500亿元以上", "grant")
     # the amount must stand by the word of paying: a project's size is not its reward
