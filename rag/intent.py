@@ -15,6 +15,7 @@ cover how people ask (colloquial forms included), not any one document's wording
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.sentences import bigrams
@@ -80,6 +81,7 @@ _APPROXIMATE = re.compile(r"(?<=[十百千万好])几")  # 十几年, 好几家:
 # question it is said, not asked (“什么样的企业可以按一定比例给予奖励”)
 _OPEN_FIGURE = re.compile(r"一定(?:的)?(?:比例|数额|金额|额度|奖励|补助|补贴|资助|保费补贴)|适当(?:奖励|补助|补贴|资助)")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_SAID_FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 _IN_CHARGE = re.compile(r"牵头|负责|主管|责任|协调|对接|受理|审核|承办|落实")
 # “和/跟…比” within one clause of the question; “比上年/同比” is a growth rate, not two things compared
 _COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|一样吗|哪个(?:多|高|大|早)|相比|"
@@ -107,6 +109,7 @@ class Intent:
     compare: bool  # “分别/对比”: one answer unit from each document named
     several: bool  # more than one figure or date is asked for (“多少家…占比呢”)
     explains: str | None = None  # the name a “415X指什么” question asks to have explained (:func:`asked_term`)
+    said: tuple[str, ...] = ()  # figures the question itself states (“这213个里面…有几家”): no answer to it
 
     @property
     def qualifiers(self) -> tuple[str, ...]:
@@ -145,7 +148,8 @@ def read_intent(question: str) -> Intent:
                   for e in _each(p.strip(" ，,。")))
     asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))
     several = asked >= 2 or len(parts) > 1 or bool(_JOINED.search(q))
-    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several, asked_term(q))
+    said = tuple(dict.fromkeys(n for n in _SAID_FIGURE.findall(compact(q)) if n not in years))
+    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several, asked_term(q), said)
 
 
 def _each(part: str) -> tuple[str, ...]:
@@ -249,12 +253,14 @@ _BOOK_TITLE = re.compile(r"《[^《》]*》")
 GRANT_NEAR = 15  # characters at most between an amount and a word of paying for them to state a grant together
 
 
-def states(sentence: str, kind: str) -> bool:
+def states(sentence: str, kind: str, said: Sequence[str] = ()) -> bool:
     """Whether ``sentence`` states a fact of ``kind`` (money, number, date); a grant is an amount beside a
     word of paying (给予/补助/奖励/资助…), so “拉动投资500亿元” does not answer “每个项目补多少钱”.
 
     A name in 《》 states nothing: “形成《2024年杭州市…汇总表》” gives no date for “最晚哪天报”."""
     sentence = _BOOK_TITLE.sub("", sentence)
+    for figure in said:  # what the asker already said is no answer: “这213个里面” is not answered by “213个”
+        sentence = re.sub(rf"(?<![\d.]){re.escape(figure)}(?![\d.])", "某", sentence)
     if kind in ("grant", "grant_rate"):  # an amount (a share) beside a word of paying
         pays = [m.span() for m in _FACT_PATTERNS["grant"].finditer(sentence)]
         amounts = _FACT_PATTERNS["money" if kind == "grant" else "percent"].finditer(sentence)

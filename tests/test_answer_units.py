@@ -177,6 +177,10 @@ def test_intent_reads_what_is_asked() -> None:
     assert not read_intent("软件和信息服务收入多少？比上年涨了多少？").compare  # a growth rate, not a comparison
     assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays
     assert read_intent("每个园区能拿多少激励资金？").fact_kinds == ("grant",)  # “32个园区” states a count, not a grant
+    # a figure the question itself says is no answer to it; a year is not such a figure
+    counted = read_intent("2023年拟认定的这213个里面，真正的未来工厂有几家？")
+    assert counted.said == ("213",) and not states("拟认定…等213 个工厂/车间项目", "number", counted.said)
+    assert states("其中未来工厂21个", "number", counted.said) and states("共213个", "number")
     assert read_intent("软件收入多少钱？").fact_kinds == ("money",) and "procedure" not in read_intent("新材料补多少？").kinds
     assert states("按设备投资额的10%给予补助", "grant") and not states("直接拉动技改投资500亿元以上", "grant")
     # the amount must stand by the word of paying: a project's size is not its reward

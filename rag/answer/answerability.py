@@ -72,7 +72,7 @@ def features(
     doc_text = compact(" ".join(context_text(ch) + ch.text + (ch.doc_number or "") for doc in documents for ch in doc))
     doc_bigrams = bigrams(doc_text)
     kinds = intent.fact_kinds
-    stated = (not kinds) or any(states(s.sentence, k) for s in scored[:top_units] for k in kinds)
+    stated = (not kinds) or any(states(s.sentence, k, intent.said) for s in scored[:top_units] for k in kinds)
     missing = (sum(q not in doc_text for q in intent.qualifiers) / len(intent.qualifiers)) if intent.qualifiers else 0.0
     first = hits[0].chunk
     dense_first = max(hits, key=lambda c: c.scores.get("dense", 0.0)).chunk

@@ -84,7 +84,7 @@ def score_units(
         for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk)):
             if is_title(m.text, chunk.title) or is_file_name(m.text) or any(ins in m.text for ins in chunk.instructions):
                 continue  # a title or a file name answers nothing; text addressing an assistant is never quoted
-            stated = not kinds or any(states(m.text, k) for k in kinds)
+            stated = not kinds or any(states(m.text, k, intent.said) for k in kinds)
             score = (cfg.unit_dense_weight * m.cos + (1 - cfg.unit_dense_weight) * m.lexical
                      - cfg.kind_penalty * (not stated) - cfg.qualifier_penalty * missing - cfg.rank_penalty * rank)
             out.append(Scored(clause, m.index, m.text, score, m.cos, m.lexical, stated, missing))
@@ -172,7 +172,7 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
 
         def fit(s: Scored) -> float:
             overlap = len(wanted & text_bigrams(s.sentence)) / len(wanted) if wanted else 0.0
-            stated = not kinds or any(states(s.sentence, k) for k in kinds)
+            stated = not kinds or any(states(s.sentence, k, asks.said) for k in kinds)
             return s.score + overlap - cfg.kind_penalty * (not stated)
 
         pick = max(scored[: cfg.part_candidates], key=fit)
