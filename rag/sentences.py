@@ -64,7 +64,7 @@ def quotable_units(text: str) -> tuple[tuple[int, str], ...]:
     return tuple((i, u) for i, u in enumerate(answer_units(text)) if len(u.strip()) >= MIN_UNIT_CHARS)
 
 
-_VALIDITY = re.compile(r"施行|有效期|起实施|起执行|之日起|有效至|废止")
+_VALIDITY = re.compile(r"施行|有效期(?!内)|起实施|起执行|之日起|有效至|废止")  # “有效期内…证书” is a certificate's
 
 
 def validity_unit(document: Sequence[Chunk]) -> tuple[Chunk, str] | None:

@@ -20,7 +20,7 @@ from rag.config import Config, LLMConfig
 from rag.records import Chunk, Citation, Hit
 from rag.textnorm import compact
 from rag.tokens import count_tokens
-from rag.sentences import answer_units, split_sentences
+from rag.sentences import answer_units, split_sentences, validity_unit
 from tests.test_answer_llm import ANSWERS, CHUNKS, QUESTION, BigramEmbedder, ListRetriever, fixed_model
 
 
@@ -261,6 +261,13 @@ def test_a_year_asked_is_looked_for_in_the_documents_not_in_their_doc_number() -
     assert not years_unmentioned(read_intent("2022年的软件业务收入是多少？"), [doc])  # the title names it
     assert not years_unmentioned(read_intent("2027年和2022年各是多少？"), [doc])  # one of the years is there
     assert not years_unmentioned(read_intent("软件业务收入是多少？"), [doc])  # no year asked
+
+
+def test_a_notice_validity_is_its_own_not_a_certificate_it_names() -> None:
+    """“有效期内高新技术企业资格证书” is a certificate's validity: the 科小 notice states none of its own."""
+    cert = Chunk("v1", "docV", "科小评价通知", ("(二)",), "1.企业拥有有效期内高新技术企业资格证书;", "x.txt", 0, 20)
+    closing = Chunk("v2", "docV", "科小评价通知", (), "本通知自2023年5月1日起施行。", "x.txt", 20, 40)
+    assert validity_unit([cert]) is None and validity_unit([closing, cert]) == (closing, "本通知自2023年5月1日起施行。")
 
 
 def test_answerability_model_fits_thresholds_and_round_trips(tmp_path) -> None:
