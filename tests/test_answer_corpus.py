@@ -158,6 +158,13 @@ def test_a_figure_the_notice_leaves_open_is_not_stated(answerer: Answerer) -> No
     assert answer.outcome == "not_stated" and "一定比例" in answer.text and answer.citations, answer.text
 
 
+def test_a_place_the_answering_notice_never_names_is_not_stated(answerer: Answerer) -> None:
+    """“那宁波有没有类似的…奖励？” after a 杭州 question: the 杭州 measures answer the wording, but never name 宁波."""
+    history = [("杭州的企业拿到网信办生成式人工智能模型备案，能奖多少？", "给予不超过50万元的一次性奖励。")]
+    answer = answerer.ask("那宁波有没有类似的模型备案奖励？", history=history)
+    assert answer.outcome == "not_stated" and "宁波" in answer.text and answer.citations, answer.text
+
+
 def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None:
     """“那2024年的截止时间呢？” of the 2023 高企 notice: its dates are 2023's, so the answer is not_stated citing them,
     while the same question about 2023 is answered; a 文号's year (〔2023〕) names no year of the text."""

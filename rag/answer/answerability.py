@@ -109,6 +109,16 @@ def years_unmentioned(intent: Intent, documents: Sequence[Sequence[Chunk]]) -> b
     return not any(y in text for y in intent.years)
 
 
+def place_unmentioned(intent: Intent, document: Sequence[Chunk]) -> bool:
+    """Whether a one-part question names places of which the best unit's document (all its chunks) names none:
+    “那宁波有没有类似的奖励？” answered from a 杭州 notice.  A question across notices is left to the model: its
+    best unit's document need not be the one that names the place."""
+    if not intent.places or intent.compare or len(intent.parts) > 1:
+        return False
+    text = compact(" ".join(context_text(ch) + ch.text for ch in document))
+    return not any(p in text for p in intent.places)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """The features of one question, the model's P(answerable) and the outcome it implies."""
