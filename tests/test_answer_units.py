@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from rag.answer import Answerer
-from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, place_unmentioned, years_unmentioned
+from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, unmentioned
 from rag.intent import defines, leaves_open, question_bigrams, read_intent, states
 from rag.answer.condense import condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -254,22 +254,19 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert not defines("推进“415X”先进制造业集群建设", "415x")  # uses the name, does not define it
 
 
-def test_a_year_asked_is_looked_for_in_the_documents_not_in_their_doc_number() -> None:
-    doc = [Chunk("y1", "docY", "2022年浙江省软件和信息服务业发展统计公报", ("一、",), "2022年,全省软件业务收入9152.9亿元。",
-                 "x.txt", 0, 20, doc_number="浙经信软件〔2023〕289号")]
-    assert years_unmentioned(read_intent("2023年的软件业务收入是多少？"), [doc])  # 〔2023〕 dates the filing only
-    assert not years_unmentioned(read_intent("2022年的软件业务收入是多少？"), [doc])  # the title names it
-    assert not years_unmentioned(read_intent("2027年和2022年各是多少？"), [doc])  # one of the years is there
-    assert not years_unmentioned(read_intent("软件业务收入是多少？"), [doc])  # no year asked
-
-
-def test_a_place_asked_is_looked_for_in_the_best_units_whole_document() -> None:
-    doc = [Chunk("p1", "docP", "杭州市支持人工智能全产业链的若干措施", ("(一)",), "给予不超过50万元的一次性奖励。", "x.txt", 0, 20),
-           Chunk("p2", "docP", "杭州市支持人工智能全产业链的若干措施", ("(九)",), "与余杭区政策不重复享受。", "x.txt", 20, 40)]
-    assert place_unmentioned(read_intent("那宁波有没有类似的模型备案奖励？"), doc)
-    assert not place_unmentioned(read_intent("杭州的模型备案奖励多少？"), doc)  # the title names it
-    assert not place_unmentioned(read_intent("余杭的企业能拿吗？"), doc)  # another clause of the document names it
-    assert not place_unmentioned(read_intent("宁波和杭州的奖励分别是多少？"), doc)  # across notices: the model decides
+def test_places_and_years_asked_are_looked_for_in_the_documents_not_in_their_doc_number() -> None:
+    bulletin = [Chunk("y1", "docY", "2022年浙江省软件和信息服务业发展统计公报", ("一、",), "2022年,全省软件业务收入9152.9亿元。",
+                      "x.txt", 0, 20, doc_number="浙经信软件〔2023〕289号")]
+    assert unmentioned(read_intent("2023年的软件业务收入是多少？").years, [bulletin])  # 〔2023〕 dates the filing only
+    assert not unmentioned(read_intent("2022年的软件业务收入是多少？").years, [bulletin])  # the title names it
+    assert not unmentioned(read_intent("2027年和2022年各是多少？").years, [bulletin])  # one of the years is there
+    assert not unmentioned(read_intent("软件业务收入是多少？").years, [bulletin])  # no year asked
+    measures = [Chunk("p1", "docP", "杭州市支持人工智能全产业链的若干措施", ("(一)",), "给予不超过50万元的一次性奖励。", "x.txt", 0, 20),
+                Chunk("p2", "docP", "杭州市支持人工智能全产业链的若干措施", ("(九)",), "与余杭区政策不重复享受。", "x.txt", 20, 40)]
+    assert unmentioned(read_intent("那宁波有没有类似的模型备案奖励？").places, [measures])
+    assert not unmentioned(read_intent("杭州的模型备案奖励多少？").places, [measures])  # the title names it
+    assert not unmentioned(read_intent("余杭的企业能拿吗？").places, [measures])  # another clause of the document names it
+    assert not unmentioned(read_intent("宁波和杭州的奖励分别是多少？").places, [measures, bulletin])  # one place is there
 
 
 def test_a_notice_validity_is_its_own_not_a_certificate_it_names() -> None:

@@ -29,7 +29,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag.answer.answerability import (ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features,
-                                      place_unmentioned, years_unmentioned)
+                                      unmentioned)
 from rag.answer.condense import condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
@@ -170,11 +170,14 @@ class Answerer:
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # no 文号 in its record or text
             if gate and assessment.outcome == ANSWERED and scored and leaves_open(scored[0].sentence, intent):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
-            if (gate and assessment.outcome == ANSWERED and scored
-                    and place_unmentioned(intent, self.retriever.document_chunks(scored[0].clause.chunk.doc_id))):
+            one_part = not intent.compare and len(intent.parts) == 1
+            if (gate and assessment.outcome == ANSWERED and scored and one_part
+                    and unmentioned(intent.places, [self.retriever.document_chunks(scored[0].clause.chunk.doc_id)])):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
-            if gate and assessment.outcome == ANSWERED and years_unmentioned(intent, docs):
+            if gate and assessment.outcome == ANSWERED and unmentioned(intent.years, docs):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “2024年的呢？” of notices on 2023
+            if assessment.outcome == NOT_STATED and unmentioned(intent.places, docs):
+                assessment = dataclasses.replace(assessment, outcome=NOT_FOUND)  # nothing on 上海 at all
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it

@@ -95,28 +95,22 @@ def features(
     }
 
 
-def years_unmentioned(intent: Intent, documents: Sequence[Sequence[Chunk]]) -> bool:
-    """Whether no year the question names occurs in the top documents (titles, headings, text; not the year
-    of a 文号, which dates the filing): “那2024年的截止时间呢？” asked of notices about 2023 is not stated there.
+def unmentioned(names: Sequence[str], documents: Sequence[Sequence[Chunk]]) -> bool:
+    """Whether none of ``names`` (the places or the years a question names) occurs in ``documents``: their titles,
+    headings or text, not the year of a 文号, which dates the filing.  Rules in front of the model, not features
+    of it (see :meth:`rag.answer.Answerer` ``_evidence``):
 
-    A rule in front of the model, not a feature of it: on the dev splits every question it fired on was
-    unanswerable (11 of 11, the model answered 3 of them), while one year missing of two asked was a question
-    across two notices, answerable.
+    - no year asked in the top documents: not stated (“那2024年的截止时间呢？” of notices on 2023; on the dev
+      splits it held for 11 questions, all unanswerable, 3 of which the model answered; a question naming two
+      years, one missing, was answerable, so every year asked must be missing);
+    - a one-part question's places, none in the best unit's whole document: not stated (“那宁波有没有类似的奖励？”
+      answered from a 杭州 notice; across notices the best unit's document need not be the one naming the place);
+    - a refusal whose places no top document names: not found (the corpus has nothing on 上海 at all).
     """
-    if not intent.years:
+    if not names:
         return False
     text = compact(" ".join(context_text(ch) + ch.text for doc in documents for ch in doc))
-    return not any(y in text for y in intent.years)
-
-
-def place_unmentioned(intent: Intent, document: Sequence[Chunk]) -> bool:
-    """Whether a one-part question names places of which the best unit's document (all its chunks) names none:
-    “那宁波有没有类似的奖励？” answered from a 杭州 notice.  A question across notices is left to the model: its
-    best unit's document need not be the one that names the place."""
-    if not intent.places or intent.compare or len(intent.parts) > 1:
-        return False
-    text = compact(" ".join(context_text(ch) + ch.text for ch in document))
-    return not any(p in text for p in intent.places)
+    return not any(n in text for n in names)
 
 
 @dataclass(frozen=True)
