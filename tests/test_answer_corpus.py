@@ -165,14 +165,6 @@ def test_a_place_the_answering_notice_never_names_is_not_stated(answerer: Answer
     assert answer.outcome == "not_stated" and "宁波" in answer.text and answer.citations, answer.text
 
 
-def test_a_province_the_corpus_never_names_is_not_found(answerer: Answerer) -> None:
-    """上海, 江苏: no notice of the corpus names them, so the refusal says nothing was found (the model alone
-    labelled these not_stated: the topic, 小巨人 rewards or 首台套 insurance, is covered for 浙江)."""
-    for question in ("上海对新评上的专精特新小巨人企业奖励多少钱？", "江苏的首台套保险补偿怎么申请？"):
-        answer = answerer.ask(question)
-        assert answer.outcome == "not_found" and answer.refused and answer.citations, answer.text
-
-
 def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None:
     """“那2024年的截止时间呢？” of the 2023 高企 notice: its dates are 2023's, so the answer is not_stated citing them,
     while the same question about 2023 is answered; a 文号's year (〔2023〕) names no year of the text."""

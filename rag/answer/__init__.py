@@ -176,8 +176,6 @@ class Answerer:
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
             if gate and assessment.outcome == ANSWERED and unmentioned(intent.years, docs):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “2024年的呢？” of notices on 2023
-            if assessment.outcome == NOT_STATED and unmentioned(intent.places, docs):
-                assessment = dataclasses.replace(assessment, outcome=NOT_FOUND)  # nothing on 上海 at all
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it

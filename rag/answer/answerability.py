@@ -104,8 +104,7 @@ def unmentioned(names: Sequence[str], documents: Sequence[Sequence[Chunk]]) -> b
       splits it held for 11 questions, all unanswerable, 3 of which the model answered; a question naming two
       years, one missing, was answerable, so every year asked must be missing);
     - a one-part question's places, none in the best unit's whole document: not stated (“那宁波有没有类似的奖励？”
-      answered from a 杭州 notice; across notices the best unit's document need not be the one naming the place);
-    - a refusal whose places no top document names: not found (the corpus has nothing on 上海 at all).
+      answered from a 杭州 notice; across notices the best unit's document need not be the one naming the place).
     """
     if not names:
         return False
