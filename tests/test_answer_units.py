@@ -148,6 +148,9 @@ def test_not_stated_says_what_is_missing_and_quotes_the_nearest_clause() -> None
         "个体工商户转型为企业的一次性奖励在宁波是多少钱？")
     assert answer.refused and answer.outcome == "not_stated"
     assert "具体金额或比例" in answer.text and "宁波" in answer.text
+    yes_no = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config(), model=fixed_model(0.4)).ask(
+        "个体工商户转型为企业，宁波有没有一次性奖励？")
+    assert yes_no.outcome == "not_stated" and "的明确规定" in yes_no.text, yes_no.text  # not “的所问的内容”
     quoted = answer.citations[0]
     assert quoted.quote in quoted.chunk.text and f"“{quoted.quote}”[1]" in answer.text
 

@@ -324,13 +324,13 @@ def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
 
 _ASKED = {"grant": "具体补助或奖励金额", "grant_rate": "具体补助比例", "money": "具体金额或比例", "percent": "具体比例", "number": "具体数字", "date": "具体日期或期限", "day": "具体日期",
           "contact": "联系方式或地址", "in_charge": "负责部门",
-          "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件",
+          "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件", "yes_no": "明确规定",
           "docno": "文号", "issuer": "发文机关", "issued": "印发日期", "valid": "施行日期或有效期"}
 
 
 def not_stated_text(question: str, intent: Intent, nearest: Scored) -> Extract:
     """The documents cover the topic but do not state what was asked: say exactly that, quote what they do state."""
-    asked = next((_ASKED[k] for k in (*intent.meta, *intent.kinds) if k in _ASKED), "所问的内容")
+    asked = next((_ASKED[k] for k in (*intent.meta, *intent.kinds) if k in _ASKED), "相关规定")
     chunk = nearest.clause.chunk
     said = compact(" ".join([context_text(chunk), chunk.doc_number or "", chunk.text]))
     where = "、".join(q for q in intent.qualifiers if q not in said)
