@@ -131,6 +131,13 @@ def test_words_the_top_documents_never_use_count_against_answering(answerer: Ans
     assert off_topic["words_missing"] > 0.3 and on_topic["words_missing"] == 0.0, (off_topic, on_topic)
 
 
+def test_every_record_field_cited_shows_its_value_in_the_quote(answerer: Answerer) -> None:
+    """“文号：…[1] / 成文日期：…[1]”: the card of [1] quotes both, not only the first field found in that clause."""
+    answer = answerer.ask("关于支持信息服务业稳进提质的实施意见是哪个文号？哪天印发的？")
+    quote = compact(answer.citations[0].quote)
+    assert "浙数办〔2023〕2号" in quote and "2023年2月14日" in quote, answer.citations[0].quote
+
+
 def test_doc_number_of_a_document_named_in_the_question(answerer: Answerer) -> None:
     """The 文号 asked is the named document's: the national 意见 states none (not the provincial one's that
     ranks first); a 文号 the top clause cites for another document is still quoted."""

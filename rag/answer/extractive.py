@@ -260,7 +260,8 @@ def record_answer(
         if holder is None:
             return ""
         n = number(holder)
-        quotes.setdefault(n, _unit_with(holder, value))
+        unit = _unit_with(holder, value)  # every field cited shows its value in the quote
+        quotes[n] = unit if n not in quotes else quotes[n] if unit in quotes[n] else quotes[n] + GAP + unit
         return f"[{n}]"
 
     wants = set(intent.meta) or {"docno", "issuer"}
