@@ -205,6 +205,17 @@ def test_follow_up_without_llm_resolves_against_history(answerer: Answerer) -> N
     assert "2023年9月15日" in compact(follow.text) and follow.citations
 
 
+def test_a_follow_up_unmarked_as_one_that_finds_nothing_alone_is_asked_again_with_the_topic(answerer: Answerer) -> None:
+    """“对名单有意见打哪个电话？” names no notice and carries no 那/它: alone it finds nothing; after a question on
+    the 未来工厂 公示 it is retrieved with that topic and cites that notice (judged on what it asks)."""
+    question = "对名单有意见打哪个电话？"
+    assert answerer.ask(question).outcome == "not_found"
+    history = [("2023年浙江省未来工厂和智能工厂的认定名单公示到什么时候？", "…")]
+    follow = answerer.ask(question, history=history)
+    assert follow.outcome != "not_found" and follow.standalone_question.startswith("关于2023年浙江省未来工厂"), follow.text
+    assert "未来工厂和智能工厂" in follow.citations[0].chunk.title, follow.citations
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

@@ -10,7 +10,7 @@ import pytest
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, unmentioned
 from rag.intent import defines, leaves_open, question_bigrams, read_intent, states
-from rag.answer.condense import condense_heuristic, is_follow_up, topic
+from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, quote
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
@@ -314,6 +314,14 @@ def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
     assert condense_heuristic("人工智能产业有哪些支持？", history) == "人工智能产业有哪些支持？"
     chained = history + [("那申报截止时间呢？", "…")]
     assert condense_heuristic("它在哪里申报？", chained) == "关于国家科技型中小企业评价，在哪里申报？"
+
+
+def test_any_question_can_be_read_as_a_follow_up_of_the_conversation_topic() -> None:
+    """What a question that finds nothing alone is asked again as: the topic prefixed, its place swapped in."""
+    history = [("国家科技型中小企业评价的申报条件是什么？", "…")]
+    assert as_follow_up("在哪个平台报？", history) == "关于国家科技型中小企业评价，在哪个平台报？"
+    assert as_follow_up("宁波有没有类似的券？", [("杭州算力券一年最多补多少？", "…")]) == "关于宁波算力券一年最多补，宁波有没有类似的券？"
+    assert as_follow_up("对名单有意见打哪个电话？", []) is None
 
 
 def test_follow_up_naming_only_another_place_or_year_asks_the_previous_question_again() -> None:

@@ -30,7 +30,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag.answer.answerability import (ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features,
                                       unmentioned)
-from rag.answer.condense import condense_heuristic, format_history
+from rag.answer.condense import as_follow_up, condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
                                   score_units)
@@ -142,26 +142,30 @@ class Answerer:
         return self._condense(question, history, [])
 
     def _gather(
-        self, standalone: str, filters: Any, notes: list[str], timer: _Timer,
+        self, standalone: str, filters: Any, notes: list[str], timer: _Timer, asked: str | None = None,
     ) -> tuple[Retrieval, list[Clause], Intent, list[Clause], list[Scored], list[list[Chunk]], dict[str, float]]:
         """Retrieve, pack and score: the query used, the context, intent, top hits, scored units, the top hits'
-        documents, features."""
+        documents, features.  ``asked``: what the clauses are scored against when it is not the query itself
+        (a question retrieved with the conversation's topic is still judged on what it asks)."""
         with timer.stage("retrieve"):
             result = self.retriever.retrieve(standalone, filters=filters)
             notes.extend(n for n in result.notes if n not in notes)
         with timer.stage("pack"):
             clauses = self._pack(result.hits)
         with timer.stage("score"):
-            intent = read_intent(result.query)
+            query = asked or result.query
+            intent = read_intent(query)
             top = self._top(clauses)
-            qvec = self.embedder.embed_queries([fold(result.query)])[0]
-            scored = score_units(result.query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
+            qvec = self.embedder.embed_queries([fold(query)])[0]
+            scored = score_units(query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
-            feats = features(result.query, intent, clauses, scored, docs, self.retriever.word_weights(result.query))
+            feats = features(query, intent, clauses, scored, docs, self.retriever.word_weights(query))
         return result, clauses, intent, top, scored, docs, feats
 
-    def _evidence(self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool) -> Evidence:
-        result, clauses, intent, top, scored, docs, feats = self._gather(standalone, filters, notes, timer)
+    def _evidence(
+        self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool, asked: str | None = None,
+    ) -> Evidence:
+        result, clauses, intent, top, scored, docs, feats = self._gather(standalone, filters, notes, timer, asked)
         with timer.stage("score"):
             assessment = self.model.assess(feats, gate=gate)
             record = named_record(result.query, top[:3]) if intent.meta and top else None
@@ -201,6 +205,10 @@ class Answerer:
         with timer.stage("condense"):
             standalone = self._condense(question, history, notes)
         ev = self._evidence(standalone, filters, notes, timer, gate=self.llm is None)
+        retry = as_follow_up(question, history) if history and standalone == question else None
+        if retry is not None and ev.assessment.outcome == NOT_FOUND:  # nothing found alone: it leans on the conversation
+            again = self._evidence(retry, filters, notes, timer, gate=self.llm is None, asked=ev.standalone)
+            ev = again if again.assessment.outcome != NOT_FOUND else ev
         standalone = ev.standalone  # within the question-length limit
         clauses = list(ev.clauses)
 

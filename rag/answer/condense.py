@@ -54,15 +54,28 @@ def topic(question: str) -> str:
     return head if sep and len(head) >= 2 else core
 
 
-def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """Resolve ``question`` against the topic of the user turns of ``history``.
-
-    A follow-up keeps the current topic; any other question sets a new one.
-    """
+def history_topic(history: Sequence[tuple[str, str]]) -> str:
+    """The topic the user turns of ``history`` end on: a follow-up keeps the current topic, any other
+    question sets a new one."""
     current = ""
     for user, _answer in history:
         if not (current and is_follow_up(user)):
             current = topic(user)
+    return current
+
+
+def as_follow_up(question: str, history: Sequence[tuple[str, str]]) -> str | None:
+    """``question`` read as a follow-up of the conversation's topic though nothing in its wording marks it as one
+    (“我们对名单有意见，该打哪个电话？” after a question on a 公示); None without a topic.  What a question that
+    finds nothing on its own is asked again as (:meth:`rag.answer.Answerer.stream`)."""
+    current = history_topic(history)
+    asked = question.strip().strip(_PUNCT)
+    return f"关于{_retarget(current, read_intent(asked)) or current}，{asked}？" if current else None
+
+
+def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """Resolve ``question`` against the topic of the user turns of ``history`` (:func:`history_topic`)."""
+    current = history_topic(history)
     if not current or not is_follow_up(question):
         return question
     rest = _LEADING_ANAPHOR.sub("", question.strip()).strip(_PUNCT).removesuffix("呢").strip(_PUNCT)
