@@ -202,8 +202,9 @@ _ASKS_DOC_NUMBER = re.compile(r"文号|几号文|发文字号|(?:哪个|哪份|�
 
 
 def asks_doc_number(question: str) -> bool:
-    """“文号多少/几号文/哪个文件印发的”: the answer is on a notice's header (a bare “哪个文件” may ask for a title)."""
-    return bool(_ASKS_DOC_NUMBER.search(fold(question)))
+    """“文号多少/几号文/哪个文件印发的”: the answer is on a notice's header (a bare “哪个文件” may ask for a title).
+    A follow-up's topic (“关于…，”) names what is asked about; it asks nothing."""
+    return bool(_ASKS_DOC_NUMBER.search(_TOPIC.sub("", fold(question))))
 
 
 def asks_validity(question: str) -> bool:

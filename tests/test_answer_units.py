@@ -9,7 +9,7 @@ import pytest
 
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, unmentioned
-from rag.intent import defines, leaves_open, question_bigrams, read_intent, states
+from rag.intent import asks_doc_number, asks_validity, defines, leaves_open, question_bigrams, read_intent, states
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, quote
@@ -336,6 +336,13 @@ def test_follow_up_naming_only_another_place_or_year_asks_the_previous_question_
     asked = [("工信部那个工业大数据的指导意见,文号多少、哪天发的?", "工信部信发〔2020〕67号")]
     assert condense_heuristic("它里面提到的DCMM是个啥?", asked) == "关于工信部那个工业大数据的指导意见，里面提到的DCMM是个啥？"
     assert topic("我们做跨境电商的,那份稳外贸的意见里要在多少个县市试点?") != "我们做跨境电商的"  # the asker, not the topic
+    # what a later clause asks is no part of the topic, and the topic asks nothing of its own: “那它从哪天开始施行？”
+    # after a 文号 question asks the validity, not the 文号 again
+    assert topic("省里支持个转企的那个实施意见文号是多少？哪个部门发的？") == "省里支持个转企"
+    issued = [("省里支持个转企的那个实施意见文号是多少？哪个部门发的？", "浙政办发〔2023〕63号")]
+    later = condense_heuristic("那它从哪天开始施行？", issued)
+    assert later == "关于省里支持个转企，它从哪天开始施行？" and not asks_doc_number(later) and asks_validity(later)
+    assert asks_doc_number("它的文号是多少？")
 
 
 def test_extractive_follow_up_retrieves_with_the_resolved_question() -> None:

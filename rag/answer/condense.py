@@ -44,11 +44,13 @@ _ASKER = ("我", "咱", "本公司", "本单位")  # “我们做跨境电商的
 
 def topic(question: str) -> str:
     """The subject of a question: a leading phrase that asks nothing (“那个意见，文号多少、哪天发的？”),
-    else the attributive before the last 的 of its content words."""
+    else the attributive before the last 的 of the content words of its first asking clause (“…实施意见文号是
+    多少？哪个部门发的？”: what the later clauses ask is no part of the subject)."""
     first, *rest = [p for p in _CLAUSE.split(question) if p.strip(_PUNCT)] or [question]
     if rest and not QUESTION_WORDS.search(first) and len(first.strip(_PUNCT)) >= 2 and not first.startswith(_ASKER):
         return re.sub(r"\s+", "", first.strip(_PUNCT))
-    core = QUESTION_WORDS.sub(" ", question).strip(_PUNCT)
+    asking = next((p for p in (first, *rest) if QUESTION_WORDS.search(p) and not p.startswith(_ASKER)), question)
+    core = QUESTION_WORDS.sub(" ", asking).strip(_PUNCT)
     core = re.sub(r"\s+", "", core)
     head, sep, _ = core.rpartition("的")
     return head if sep and len(head) >= 2 else core
