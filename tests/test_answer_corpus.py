@@ -198,6 +198,15 @@ def test_a_list_part_quotes_the_items_that_follow_the_clause_introducing_them(an
         assert item in answer.text, answer.text
 
 
+def test_a_list_of_sub_sections_quotes_their_headings_in_the_notices_order(answerer: Answerer) -> None:
+    """“二、推动重点行业发展服务型制造…” introduces (一)汽车及零部件 … (八)食品及农副产品加工, each a chunk: a list
+    question quotes the section and each sub-section's heading, in the notice's order whatever their ranks."""
+    answer = answerer.ask("浙江推动服务型制造的重点行业有哪些？")
+    headings = ["(一)汽车及零部件", "(二)装备制造", "(三)绿色石化", "(八)食品及农副产品加工"]
+    at = [answer.text.find(h) for h in headings]
+    assert -1 not in at and at == sorted(at), answer.text
+
+
 def test_follow_up_without_llm_resolves_against_history(answerer: Answerer) -> None:
     first = answerer.ask("国家科技型中小企业评价的申报条件是什么？")
     follow = answerer.ask("那申报截止时间呢？", history=[("国家科技型中小企业评价的申报条件是什么？", first.text)])

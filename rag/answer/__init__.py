@@ -16,6 +16,7 @@ caller because of the model.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import time
@@ -278,21 +279,28 @@ class Answerer:
         return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses)))
 
     def _next_items(self, unit: Scored, clauses: list[Clause]) -> list[Scored]:
-        """The units of the clauses after ``unit``'s that are the next items of its list: the following
-        siblings in its document (same parent heading), up to the list budget; added to ``clauses``."""
+        """The units of the clauses after ``unit``'s that are the next items of its list, up to the list budget;
+        added to ``clauses``.  An item (“1.”, “(1)”) is followed by its next siblings in its document (same parent
+        heading), every unit of them; a section that introduces sub-sections (“二、推动重点行业…” and its
+        “(一)汽车及零部件。…”) by its children's first units, which name them."""
         chunk = unit.clause.chunk
-        if not chunk.heading_path or not _FIRST_ITEM.match(chunk.heading_path[-1]):
+        depth = len(chunk.heading_path)
+        later = [c for c in self.retriever.document_chunks(chunk.doc_id) if c.ordinal > chunk.ordinal]
+        if depth and later and len(later[0].heading_path) == depth + 1 and later[0].heading_path[:depth] == chunk.heading_path:
+            items = [c for c in itertools.takewhile(lambda c: c.heading_path[:depth] == chunk.heading_path, later)
+                     if len(c.heading_path) == depth + 1]
+            first_only = True
+        elif depth and _FIRST_ITEM.match(chunk.heading_path[-1]):
+            parent = chunk.heading_path[:-1]
+            items = list(itertools.takewhile(lambda c: c.heading_path[:-1] == parent and len(c.heading_path) == depth, later))
+            first_only = False
+        else:
             return []  # a section (一、/(一)) is a clause of its own; a later item was matched for itself
-        parent = chunk.heading_path[:-1]
         number = _numbering(clauses, unit.clause)
         out: list[Scored] = []
-        for c in self.retriever.document_chunks(chunk.doc_id):
-            if c.ordinal <= chunk.ordinal:
-                continue
-            if c.heading_path[:-1] != parent or len(c.heading_path) != len(chunk.heading_path):
-                break  # the list has ended
-            clause = number(c)
-            out += [Scored(clause, i, u, unit.score, 0.0, 0.0, True, 0.0) for i, u in quotable_units(c.text)]
+        for c in items:
+            units = quotable_units(c.text)[:1] if first_only else quotable_units(c.text)
+            out += [Scored(number(c), i, u, unit.score, 0.0, 0.0, True, 0.0) for i, u in units]
             if sum(len(s.sentence) for s in out) >= self.cfg.answer.list_chars:
                 break
         return out

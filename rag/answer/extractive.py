@@ -221,9 +221,14 @@ def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig, next_
 
 
 def quote(chosen: Sequence[Scored]) -> Extract:
-    """The chosen units grouped by clause in context order, each line cited [n]."""
+    """The chosen units grouped by clause, each line cited [n]: documents in context order, a document's clauses in
+    its own reading order (a list's items as the notice numbers them, whichever ranked higher)."""
+    by_clause = {s.clause.n: s.clause for s in chosen}
+    first: dict[str, int] = {}  # each document's best-placed clause
+    for c in by_clause.values():
+        first[c.chunk.doc_id] = min(first.get(c.chunk.doc_id, c.n), c.n)
     quotes: dict[int, str] = {}
-    for n in sorted({s.clause.n for s in chosen}):
+    for n in sorted(by_clause, key=lambda n: (first[by_clause[n].chunk.doc_id], by_clause[n].chunk.ordinal)):
         picked = sorted((s for s in chosen if s.clause.n == n), key=lambda s: s.index)
         text = picked[0].sentence.strip()
         for before, s in zip(picked, picked[1:]):
