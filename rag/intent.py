@@ -184,12 +184,19 @@ _TERM = re.compile(r"“([^”]{2,12})”|(?<![A-Za-z0-9])([0-9]+[A-Za-z][A-Za-z
 _EXPLAIN = re.compile(r"指的?是?(?:啥|什么|哪)|代表(?:啥|什么|的是)|(?:什么|啥)意思|含义|全称|全名|是(?:啥|什么)(?=[？?,，。]|$)")
 
 
+# “““415X”具体是哪几块？”: the name itself is asked what it is made of, which its definition says (“是哪几个方向” after
+# more words asks a list of something the name holds)
+_PARTS = re.compile(r"(?:具体|到底|都|又|主要)?(?:是|指|包括|包含|分为|分成|有)?(?:哪几|哪些)[块个样类项部分方面种]*(?:组成|构成)?[？?]?")
+
+
 def asked_term(question: str) -> str | None:
     """The name a “X指什么/代表啥/是什么意思” question asks to have explained (its first quoted or alphanumeric
-    name, when an explaining phrase follows it), else None."""
+    name, when an explaining phrase follows it, or nothing but asking what it is made of), else None."""
     q = fold(question).replace('"', "“", 1).replace('"', "”", 1)
     m = _TERM.search(q)
-    return (m.group(1) or m.group(2)) if m and _EXPLAIN.search(q, m.end()) else None
+    if m is None or not (_EXPLAIN.search(q, m.end()) or _PARTS.fullmatch(q[m.end():].strip())):
+        return None
+    return m.group(1) or m.group(2)
 
 
 def defines(text: str, term: str) -> bool:
