@@ -198,6 +198,15 @@ def test_a_list_part_quotes_the_items_that_follow_the_clause_introducing_them(an
         assert item in answer.text, answer.text
 
 
+def test_a_record_field_the_notice_never_states_is_not_stated(answerer: Answerer) -> None:
+    """“证书有效期几年” reads as the notice's validity, which the AAA notice never states: the answer says it is not
+    stated instead of answering “施行与有效期：文件中未写明”; a validity the notice does state is answered."""
+    missing = answerer.ask("守合同重信用企业的公示证书有效期是几年？")
+    assert missing.outcome == "not_stated" and missing.citations, missing.text
+    stated = answerer.ask("低效工业用地整治的那个意见啥时候开始施行？有效期多长？")
+    assert stated.outcome == "answered" and "施行" in stated.text, stated.text
+
+
 def test_a_list_of_sub_sections_quotes_their_headings_in_the_notices_order(answerer: Answerer) -> None:
     """“二、推动重点行业发展服务型制造…” introduces (一)汽车及零部件 … (八)食品及农副产品加工, each a chunk: a list
     question quotes the section and each sub-section's heading, in the notice's order whatever their ranks."""

@@ -34,7 +34,7 @@ from rag.answer.answerability import (ANSWERED, NOT_FOUND, NOT_STATED, Answerabi
 from rag.answer.condense import as_follow_up, condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
-                                  score_units)
+                                  record_holds, score_units)
 from rag.intent import Intent, asks_doc_number, defines, leaves_open, read_intent
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
@@ -44,7 +44,7 @@ from rag.embed import Embedder
 from rag.records import Answer, Chunk, Citation, Hit
 from rag.retrieve import Retrieval, limit_question
 from rag.sentences import quotable_units
-from rag.textnorm import fold, has_doc_number
+from rag.textnorm import fold
 
 __all__ = ["Answerer", "Retriever", "Evidence"]
 
@@ -170,12 +170,14 @@ class Answerer:
         with timer.stage("score"):
             assessment = self.model.assess(feats, gate=gate)
             record = named_record(result.query, top[:3]) if intent.meta and top else None
-            if (gate and assessment.outcome == ANSWERED and record is not None and asks_doc_number(result.query)
-                    and not record.chunk.doc_number and not has_doc_number(record.chunk.text)):
-                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # no 文号 in its record or text
             if gate and assessment.outcome == ANSWERED and scored and leaves_open(scored[0].sentence, intent):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
             one_part = not intent.compare and len(intent.parts) == 1
+            if gate and assessment.outcome == ANSWERED and record is not None:
+                document = self._record_document(record.chunk)
+                if ((asks_doc_number(result.query) and not record_holds(("docno",), record.chunk, document))
+                        or (one_part and not intent.fact_kinds and not record_holds(intent.meta, record.chunk, document))):
+                    assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # no 文号; “证书有效期几年”: no field
             if (gate and assessment.outcome == ANSWERED and scored and one_part
                     and unmentioned(intent.places, [self.retriever.document_chunks(scored[0].clause.chunk.doc_id)])):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
@@ -271,12 +273,16 @@ class Answerer:
             return not_stated_text(ev.standalone, ev.intent, ev.scored[0])
         if ev.intent.meta and ev.record is not None:
             target = ev.record
-            document = self.retriever.document_chunks(target.chunk.doc_id)
-            if target.chunk.parent_id:  # an attached plan/bulletin: its 文号 and signature are in the notice
-                document = self.retriever.document_chunks(target.chunk.parent_id) + document
             number = _numbering(clauses, target)
-            return record_answer(ev.intent, target.chunk, ev.scored[0], document, lambda c: number(c).n)
+            return record_answer(ev.intent, target.chunk, ev.scored[0], self._record_document(target.chunk),
+                                 lambda c: number(c).n)
         return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses)))
+
+    def _record_document(self, record: Chunk) -> list[Chunk]:
+        """The chunks a document record's fields are found in: an attached plan/bulletin's 文号 and signature are
+        in the notice that issued it."""
+        document = self.retriever.document_chunks(record.doc_id)
+        return self.retriever.document_chunks(record.parent_id) + document if record.parent_id else document
 
     def _next_items(self, unit: Scored, clauses: list[Clause]) -> list[Scored]:
         """The units of the clauses after ``unit``'s that are the next items of its list, up to the list budget;

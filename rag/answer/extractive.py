@@ -27,7 +27,7 @@ from rag.intent import Intent, defines, question_bigrams, read_intent, states
 from rag.config import AnswerConfig
 from rag.records import Chunk
 from rag.sentences import context_text, quotable_units, text_bigrams, unit_matches, validity_unit
-from rag.textnorm import compact
+from rag.textnorm import compact, has_doc_number
 
 EXTRACT_LABEL = "（以下为从文件中摘录的原文）"
 GAP = "……"  # between quoted units of one clause that are not adjacent in it
@@ -291,6 +291,14 @@ def record_answer(
         quotes[n] = quotes[n] + GAP + unit if n in quotes else unit
         lines.append(f"“{neutralise_markers(unit)}”[{n}]")
     return Extract("\n".join([EXTRACT_LABEL, *lines]), quotes)
+
+
+def record_holds(meta: Sequence[str], record: Chunk, document: Sequence[Chunk]) -> bool:
+    """Whether the document record holds any of the fields asked (``Intent.meta``), or :func:`record_answer` would
+    say of each only 文件中未写明 (a 文号 its clause quotes, of a notice it cites, counts: “依据哪个文件？文号多少？”)."""
+    held = {"docno": lambda: bool(record.doc_number) or has_doc_number(record.text), "issuer": lambda: bool(record.issuer),
+            "issued": lambda: bool(record.date), "valid": lambda: validity_unit(document) is not None}
+    return any(held[m]() for m in meta)
 
 
 def _unit_with(chunk: Chunk, value: str) -> str:
