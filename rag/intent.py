@@ -110,6 +110,7 @@ class Intent:
     several: bool  # more than one figure or date is asked for (“多少家…占比呢”)
     explains: str | None = None  # the name a “415X指什么” question asks to have explained (:func:`asked_term`)
     said: tuple[str, ...] = ()  # figures the question itself states (“这213个里面…有几家”): no answer to it
+    batches: tuple[str, ...] = ()  # a round asked (“第二批”), in both numeral forms: a notice on another states none
 
     @property
     def qualifiers(self) -> tuple[str, ...]:
@@ -149,7 +150,22 @@ def read_intent(question: str) -> Intent:
     asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))
     several = asked >= 2 or len(parts) > 1 or bool(_JOINED.search(q))
     said = tuple(dict.fromkeys(n for n in _SAID_FIGURE.findall(compact(q)) if n not in years))
-    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several, asked_term(q), said)
+    return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several, asked_term(q), said,
+                  _batches(q))
+
+
+_BATCH = re.compile(r"第\s*([一二三四五六七八九十]+|\d+)\s*批(?!次)")  # “首批次” is a product's first use, not a round
+_CN_DIGITS = "一二三四五六七八九十"
+
+
+def _batches(q: str) -> tuple[str, ...]:
+    """The rounds a question names (“第二批”), each also as notices may write it (“第2批”)."""
+    out: list[str] = []
+    for n in _BATCH.findall(q):
+        number = str(_CN_DIGITS.index(n) + 1) if n in _CN_DIGITS else n
+        word = _CN_DIGITS[int(n) - 1] if n.isdigit() and 1 <= int(n) <= 10 else n
+        out += [f"第{word}批", f"第{number}批"]
+    return tuple(dict.fromkeys(out))
 
 
 def _each(part: str) -> tuple[str, ...]:

@@ -182,6 +182,10 @@ def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None
     assert same.outcome == "answered" and "5月31日" in compact(same.text), same.text
     bulletin = answerer.ask("那2023年的软件业务收入是多少？", history=[("2022年浙江软件业务收入多少？", "9152.9亿元。")])
     assert bulletin.outcome == "not_stated", bulletin.text  # the 2022 公报 is filed as 浙经信软件〔2023〕289号
+    second = answerer.ask("杭州2024年第2批工信项目企业申报截止到哪天？")  # the corpus holds the first round only
+    assert second.outcome == "not_stated" and second.citations, second.text
+    first = answerer.ask("杭州2024年第一批工信项目企业申报截止到哪天？")
+    assert first.outcome == "answered" and "5月30日" in compact(first.text), first.text
 
 
 def test_a_part_already_answered_by_the_quoted_clause_adds_no_citation(answerer: Answerer) -> None:

@@ -181,8 +181,9 @@ class Answerer:
             if (gate and assessment.outcome == ANSWERED and scored and one_part
                     and unmentioned(intent.places, [self.retriever.document_chunks(scored[0].clause.chunk.doc_id)])):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
-            if gate and assessment.outcome == ANSWERED and unmentioned(intent.years, docs):
-                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “2024年的呢？” of notices on 2023
+            if gate and assessment.outcome == ANSWERED and (unmentioned(intent.years, docs)
+                                                            or unmentioned(intent.batches, docs)):
+                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “2024年的呢？”/“第二批” of others
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it

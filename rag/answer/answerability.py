@@ -102,7 +102,8 @@ def unmentioned(names: Sequence[str], documents: Sequence[Sequence[Chunk]]) -> b
 
     - no year asked in the top documents: not stated (“那2024年的截止时间呢？” of notices on 2023; on the dev
       splits it held for 11 questions, all unanswerable, 3 of which the model answered; a question naming two
-      years, one missing, was answerable, so every year asked must be missing);
+      years, one missing, was answerable, so every year asked must be missing); so too a round asked
+      (“第二批”, ``Intent.batches``) of notices on another (“2024年第一批杭州市工信领域项目”);
     - a one-part question's places, none in the best unit's whole document: not stated (“那宁波有没有类似的奖励？”
       answered from a 杭州 notice; across notices the best unit's document need not be the one naming the place).
     """
