@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.sentences import bigrams
-from rag.textnorm import compact, fold
+from rag.textnorm import cn_int, cn_numeral, compact, fold
 
 QUESTION_WORDS = re.compile(
     r"请问|是什么|有哪些|哪些|什么|多少|几个|几家|几项|第几|如何|怎么样|怎样|怎么|是否|有没有|有无|吗|呢|吧|哪个|哪里|哪|啥|咋"
@@ -155,17 +155,12 @@ def read_intent(question: str) -> Intent:
 
 
 _BATCH = re.compile(r"第\s*([一二三四五六七八九十]+|\d+)\s*批(?!次)")  # “首批次” is a product's first use, not a round
-_CN_DIGITS = "一二三四五六七八九十"
 
 
 def _batches(q: str) -> tuple[str, ...]:
-    """The rounds a question names (“第二批”), each also as notices may write it (“第2批”)."""
-    out: list[str] = []
-    for n in _BATCH.findall(q):
-        number = str(_CN_DIGITS.index(n) + 1) if n in _CN_DIGITS else n
-        word = _CN_DIGITS[int(n) - 1] if n.isdigit() and 1 <= int(n) <= 10 else n
-        out += [f"第{word}批", f"第{number}批"]
-    return tuple(dict.fromkeys(out))
+    """The rounds a question names (“第二批”), each in both ways notices write it (“第二批”, “第2批”)."""
+    numbers = [cn_int(n) for n in _BATCH.findall(q)]
+    return tuple(dict.fromkeys(f"第{form}批" for n in numbers for form in (cn_numeral(n), n)))
 
 
 def _each(part: str) -> tuple[str, ...]:

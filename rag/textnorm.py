@@ -68,3 +68,27 @@ def fold(text: str, simplify: bool = True) -> str:
 def compact(text: str) -> str:
     """Fold and drop all whitespace: the form used to test whether one text contains another."""
     return _WS.sub("", fold(text, simplify=False))
+
+
+_CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")}
+
+
+def cn_int(digits: str) -> int:
+    """The value of a number written 12 or 十二 (up to 99; a lone digit character for longer ones, as clause
+    markers never need more)."""
+    if digits.isdigit():
+        return int(digits)
+    if "十" not in digits:
+        return _CN_DIGIT.get(digits[-1], 0)
+    tens, _, ones = digits.partition("十")
+    return (_CN_DIGIT.get(tens, 1) if tens else 1) * 10 + (_CN_DIGIT.get(ones, 0) if ones else 0)
+
+
+def cn_numeral(n: int) -> str:
+    """``n`` (1–99) as notices write it in words: 2 → 二, 12 → 十二, 20 → 二十; other numbers as digits."""
+    if not 1 <= n <= 99:
+        return str(n)
+    digits = "零一二三四五六七八九"
+    tens, ones = divmod(n, 10)
+    return ((digits[tens] if tens > 1 else "") + "十" if tens else "") + (digits[ones] if ones else "")
+

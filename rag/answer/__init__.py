@@ -209,9 +209,9 @@ class Answerer:
         with timer.stage("condense"):
             standalone = self._condense(question, history, notes)
         ev = self._evidence(standalone, filters, notes, timer, gate=self.llm is None)
-        retry = as_follow_up(question, history) if history and standalone == question else None
-        if retry is not None and ev.assessment.outcome == NOT_FOUND:  # nothing found alone: it leans on the conversation
-            again = self._evidence(retry, filters, notes, timer, gate=self.llm is None, asked=ev.standalone)
+        if ev.assessment.outcome == NOT_FOUND and history and standalone == question:  # it may lean on the conversation
+            retry = as_follow_up(question, history)
+            again = self._evidence(retry, filters, notes, timer, gate=self.llm is None, asked=ev.standalone) if retry else ev
             ev = again if again.assessment.outcome != NOT_FOUND else ev
         standalone = ev.standalone  # within the question-length limit
         clauses = list(ev.clauses)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rag.records import PATH_SEP, Chunk, Document, stable_id
 from rag.sentences import sentence_spans
 from rag.tokens import count_tokens
+from rag.textnorm import cn_int
 
 if TYPE_CHECKING:  # clean.py imports this module for ``starts_with_marker``
     from rag.ingest.clean import CleanText
@@ -42,7 +43,6 @@ _HEADING_END = re.compile(r"[。;；:：,，]|(?<=[\u4e00-\u9fff”])(?=\d)")
 _CLOSING = re.compile(
     r"起施行|起实施|有效期|此件公开发布|^附件|^[^。]{2,300}?\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:[(（]此件公开发布[)）])?$"
 )
-_CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")}
 
 
 def starts_with_marker(text: str) -> bool:
@@ -54,12 +54,7 @@ def _number(kind: str, digits: str) -> int:
     """The value of a marker's number: 12, 十二 or ⑫."""
     if kind == "circled":
         return ord(digits) - ord("①") + 1
-    if digits.isdigit():
-        return int(digits)
-    if "十" not in digits:
-        return _CN_DIGIT.get(digits[-1], 0)
-    tens, _, ones = digits.partition("十")
-    return (_CN_DIGIT.get(tens, 1) if tens else 1) * 10 + (_CN_DIGIT.get(ones, 0) if ones else 0)
+    return cn_int(digits)
 
 
 @dataclass(frozen=True)
