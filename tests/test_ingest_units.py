@@ -10,6 +10,7 @@ from rag.ingest.documents import split_documents
 from rag.ingest.read import UnreadableFile, decode
 from rag.records import Document
 from rag.tokens import count_tokens
+from rag.textnorm import cn_int, cn_numeral
 
 
 def _plain(text: str) -> CleanText:
@@ -195,3 +196,11 @@ def test_repeated_document_is_dropped_once_without_double_counting() -> None:
     assert "".join(r.text for r in dups) == "甲新闻标题\n第一篇正文。"
     spans = sorted((r.start, r.end) for r in list(c.removed) + split.removed)
     assert all(b <= a2 for (_, b), (a2, _) in zip(spans, spans[1:])), "removals never overlap"
+
+
+def test_numbers_in_words_convert_both_ways() -> None:
+    """Clause markers (第十二条, (二十一)) and rounds asked (第2批 / 第二批) share one conversion."""
+    assert [cn_int(d) for d in ("7", "九", "十", "十二", "二十", "二十一")] == [7, 9, 10, 12, 20, 21]
+    assert [cn_numeral(n) for n in (2, 10, 12, 20, 99)] == ["二", "十", "十二", "二十", "九十九"]
+    assert all(cn_int(cn_numeral(n)) == n for n in range(1, 100))
+    assert cn_numeral(100) == "100"  # beyond what notices number in words here: left as digits
