@@ -150,7 +150,7 @@ class AnswerConfig:
     rank_penalty: float = 0.02  # per retrieval rank of the unit's clause
     keep_margin: float = 0.05  # units within this of the best are quoted too
     answer_chars: int = 200  # a plain answer's quoted units stop growing here
-    min_quote_chars: int = 40  # a best unit shorter than this is followed by the next unit of its clause
+    min_quote_chars: int = 70  # a best unit shorter than this is followed by the next unit of its clause (dev: 40 → 70)
     list_chars: int = 260  # a list answer's items stop here
     part_candidates: int = 30  # best units searched for each part of a multi-part question
     part_quoted_margin: float = 0.2  # a part is answered from a clause already quoted when its unit fits within this
