@@ -202,6 +202,14 @@ def test_a_list_part_quotes_the_items_that_follow_the_clause_introducing_them(an
         assert item in answer.text, answer.text
 
 
+def test_a_clause_ending_in_a_colon_is_followed_by_every_item_of_its_list(answerer: Answerer) -> None:
+    """“…并择优向省局推荐。同时提交以下材料:” and its items 1.–3. are four chunks; the list answer quotes all three
+    items, not only the first (the one retrieved beside the clause)."""
+    answer = answerer.ask("守合同重信用公示，市局复核后向省局推荐时要同时提交哪些材料？")
+    for item in ("企业名单的文件", "推荐汇总表", "有关情况说明"):
+        assert item in answer.text, answer.text
+
+
 def test_a_record_field_the_notice_never_states_is_not_stated(answerer: Answerer) -> None:
     """“证书有效期几年” reads as the notice's validity, which the AAA notice never states: the answer says it is not
     stated instead of answering “施行与有效期：文件中未写明”; a validity the notice does state is answered."""

@@ -198,7 +198,8 @@ def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig, next_
     """The best unit and the units after it in the same clause (the list or steps it belongs to), within budget.
 
     A clause that ends introducing a list (“…符合下列条件中的一项…：”) is followed by the items of the
-    next clause of its document, when that clause was retrieved too (the chunker cut between them);
+    next clause of its document, when that clause was retrieved too (the chunker cut between them), and by the
+    items after that one (“同时提交以下材料:” then “1.…”, “2.…”, “3.…”, each a chunk);
     a clause that is itself one item (“(1)线上填写…申报表”) by the items after it (``next_items``).
     """
     def after(clause: Clause, start: int) -> list[Scored]:
@@ -209,7 +210,8 @@ def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig, next_
     if chunk.text.rstrip().endswith(("：", ":")):
         following = next((s.clause for s in scored if s.clause.chunk.doc_id == chunk.doc_id
                           and s.clause.chunk.ordinal == chunk.ordinal + 1), None)
-        siblings += after(following, 0) if following is not None else []
+        first = after(following, 0) if following is not None else []
+        siblings += first + (next_items(first[0]) if first and next_items is not None else [])  # its next items too
     elif next_items is not None and _length(siblings) < cfg.list_chars:
         siblings += next_items(best)
     chosen: list[Scored] = []
