@@ -180,7 +180,8 @@ class HybridRetriever:
         return self.store.document_chunks(doc_id)
 
     def word_weights(self, query: str) -> dict[str, float]:
-        """The question's content words that some stored clause contains, each with its IDF over the clauses.
+        """The question's content words, each with its IDF over the clauses; a word no stored clause contains
+        weighs 0 (the answer stage still sees it: 个人所得税 asked of a corpus that only says 企业所得税).
 
         jieba words of two or more characters, not inside a longer one of them; the colloquial table's
         everyday words and words common in everyday Chinese (``common_word_rarity``: 以后, 每个, 具体) are
@@ -195,7 +196,7 @@ class HybridRetriever:
         if not words:
             return {}
         total = self.store.count()
-        return {w: math.log((total + 1) / (n + 0.5)) for w, n in zip(words, self.store.containing(words)) if n}
+        return {w: math.log((total + 1) / (n + 0.5)) if n else 0.0 for w, n in zip(words, self.store.containing(words))}
 
     def prepare(self, query: str) -> tuple[str, tuple[str, ...]]:
         """Trim, reject empty, truncate to ``max_query_chars`` (with a note)."""

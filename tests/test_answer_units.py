@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from rag.answer import Answerer
-from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, unmentioned
+from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_term, unmentioned
 from rag.intent import asks_doc_number, asks_validity, defines, leaves_open, question_bigrams, read_intent, states
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -401,3 +401,12 @@ def test_title_words_name_the_document_not_the_answer() -> None:
     matches = unit_matches(question_bigrams(f"{title}里提到的DCMM是个啥"), np.zeros(4), chunk, np.zeros((2, 4)))
     header, dcmm = matches
     assert "DCMM" in dcmm.text and dcmm.lexical > header.lexical
+
+
+def test_a_term_the_corpus_never_uses_answered_by_a_sibling_term_is_caught() -> None:
+    """个人所得税 (weight 0: no clause uses it) asked, 企业所得税 stated: a sibling, not the thing asked."""
+    weights = {"个体户": 3.1, "经营所得": 0.0, "个人所得税": 0.0}
+    assert sibling_term(weights, "认定为高新技术企业的,减按15%税率征收企业所得税。") == "个人所得税"
+    assert sibling_term(weights, "个人所得税按规定减半征收。") is None  # the term itself is there
+    assert sibling_term({"企业所得税": 2.0}, "征收企业所得税") is None  # a word the corpus uses is no sibling
+    assert sibling_term({"外资企业": 0.0}, "外商投资企业") is None  # too short a term to tell a sibling from a synonym

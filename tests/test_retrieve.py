@@ -95,13 +95,14 @@ def test_sentence_rerank_and_colloquial_words(corpus_store, corpus_embedder) -> 
 
 
 def test_word_weights_are_the_rarity_of_the_questions_own_words(corpus_retriever: HybridRetriever) -> None:
-    """Words some clause contains, weighted by IDF over clauses; everyday words of the table and words no clause
-    holds are left out, and so is a word inside a longer one."""
+    """Words weighted by IDF over clauses, a word no clause holds by 0; everyday words of the table are left out,
+    and so is a word inside a longer one."""
     w = corpus_retriever.word_weights("个体户在杭州申请算力券，工伤保险怎么办？")
     assert "算力券" in w and "杭州" in w and w["算力券"] > w["杭州"] > 0
-    assert "个体户" not in w and "工伤" not in w  # the colloquial table's word; a word no clause holds
+    assert "个体户" not in w and w["工伤保险"] == 0.0  # the colloquial table's word; a word no clause holds
     # words common in everyday Chinese are how people talk, not what they ask about
-    assert set(corpus_retriever.word_weights("个体户变成公司以后，以前招牌上的字号还能接着用不？")) == {"字号"}
+    weights = corpus_retriever.word_weights("个体户变成公司以后，以前招牌上的字号还能接着用不？")
+    assert {word for word, weight in weights.items() if weight} == {"字号"} and "以后" not in weights
     assert corpus_retriever.word_weights("？？") == {}
 
 

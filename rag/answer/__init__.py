@@ -30,7 +30,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag.answer.answerability import (ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features,
-                                      unmentioned)
+                                      sibling_term, unmentioned)
 from rag.answer.condense import as_follow_up, condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
@@ -144,9 +144,10 @@ class Answerer:
 
     def _gather(
         self, standalone: str, filters: Any, notes: list[str], timer: _Timer, asked: str | None = None,
-    ) -> tuple[Retrieval, list[Clause], Intent, list[Clause], list[Scored], list[list[Chunk]], dict[str, float]]:
+    ) -> tuple[Retrieval, list[Clause], Intent, list[Clause], list[Scored], list[list[Chunk]], dict[str, float],
+               dict[str, float]]:
         """Retrieve, pack and score: the query used, the context, intent, top hits, scored units, the top hits'
-        documents, features.  ``asked``: what the clauses are scored against when it is not the query itself
+        documents, the question's word weights, features.  ``asked``: what the clauses are scored against when it is not the query itself
         (a question retrieved with the conversation's topic is still judged on what it asks)."""
         with timer.stage("retrieve"):
             result = self.retriever.retrieve(standalone, filters=filters)
@@ -160,13 +161,14 @@ class Answerer:
             qvec = self.embedder.embed_queries([fold(query)])[0]
             scored = score_units(query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
-            feats = features(query, intent, clauses, scored, docs, self.retriever.word_weights(query))
-        return result, clauses, intent, top, scored, docs, feats
+            weights = self.retriever.word_weights(query)
+            feats = features(query, intent, clauses, scored, docs, weights)
+        return result, clauses, intent, top, scored, docs, weights, feats
 
     def _evidence(
         self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool, asked: str | None = None,
     ) -> Evidence:
-        result, clauses, intent, top, scored, docs, feats = self._gather(standalone, filters, notes, timer, asked)
+        result, clauses, intent, top, scored, docs, weights, feats = self._gather(standalone, filters, notes, timer, asked)
         with timer.stage("score"):
             assessment = self.model.assess(feats, gate=gate)
             record = named_record(result.query, top[:3]) if intent.meta and top else None
@@ -182,8 +184,9 @@ class Answerer:
                     and unmentioned(intent.places, [self.retriever.document_chunks(scored[0].clause.chunk.doc_id)])):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
             if gate and assessment.outcome == ANSWERED and (unmentioned(intent.years, docs)
-                                                            or unmentioned(intent.batches, docs)):
-                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “2024年的呢？”/“第二批” of others
+                                                            or unmentioned(intent.batches, docs)
+                                                            or sibling_term(weights, "".join(s.sentence for s in scored[:3]))):
+                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “2024年的呢？”, “第二批”, 个人所得税
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it
