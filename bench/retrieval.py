@@ -52,12 +52,12 @@ def corpus_figures(cfg: Config, questions: list[str], cold: bool) -> np.ndarray:
     """Print build/open/add/latency figures (all through ``Service``); return the corpus vectors for the scale run."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         bcfg = cfg.replace("index", root=tmp, name="bench")
+        raw = E5SmallEmbedder(cfg.embed.max_chars, cfg.embed.spin_count)  # no cache of its own: what each run wraps
         result = Service.ingest(cfg, [cfg.corpus])
         texts = [c.embed_text() for c in result.chunks]
         print(f"corpus: {len(result.documents)} documents, {len(result.chunks)} chunks, "
               f"{len(set(texts))} distinct texts, {sum(map(len, texts))} characters; store {cfg.store.backend}")
         if cold:  # raw, cold build, raw again: other processes share the cores, so bracket the build
-            raw = E5SmallEmbedder(cfg.embed.max_chars, cfg.embed.spin_count)
             # what a build embeds: each clause and each of its quotable units (the answer stage's sentences)
             built = texts + [u.strip() for c in result.chunks for _, u in quotable_units(c.text)]
 
@@ -98,8 +98,7 @@ def corpus_figures(cfg: Config, questions: list[str], cold: bool) -> np.ndarray:
         new_file = Path(tmp) / "new" / "notice.txt"  # arrives as its own file
         new_file.parent.mkdir()
         new_file.write_text(source[notice.char_start:notice.char_end], encoding="utf-8")
-        fresh = CachedEmbedder(E5SmallEmbedder(cfg.embed.max_chars, cfg.embed.spin_count), os.path.join(tmp, "add-cache"),
-                               cfg.embed.batch_size)
+        fresh = CachedEmbedder(raw, os.path.join(tmp, "add-cache"), cfg.embed.batch_size)
         adder = Service(bcfg, make_store(bcfg, fresh), fresh)
         adder.remove([notice.doc_id])  # else the store already holds its text and skips it as a duplicate
         t = time.perf_counter()
@@ -107,8 +106,7 @@ def corpus_figures(cfg: Config, questions: list[str], cold: bool) -> np.ndarray:
         print(f"add one notice ({notice.title[:24]}…, {report.chunks_added} chunks, {report.embedded} texts embedded, "
               f"uncached): {time.perf_counter() - t:.2f} s")
 
-        uncached = CachedEmbedder(E5SmallEmbedder(cfg.embed.max_chars, cfg.embed.spin_count), cfg.embed.cache_dir,
-                                  query_cache_size=0)
+        uncached = CachedEmbedder(raw, cfg.embed.cache_dir, query_cache_size=0)
         querier = Service(bcfg, make_store(bcfg, uncached), uncached)  # no query-vector cache: every query is embedded
         for mode in ("dense", "bm25", "hybrid"):
             querier.search(questions[0], mode=mode)

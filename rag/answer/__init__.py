@@ -147,8 +147,8 @@ class Answerer:
     ) -> tuple[Retrieval, list[Clause], Intent, list[Clause], list[Scored], list[list[Chunk]], dict[str, float],
                dict[str, float]]:
         """Retrieve, pack and score: the query used, the context, intent, top hits, scored units, the top hits'
-        documents, the question's word weights, features.  ``asked``: what the clauses are scored against when it is not the query itself
-        (a question retrieved with the conversation's topic is still judged on what it asks)."""
+        documents, the question's word weights, features.  ``asked``: what the clauses are scored against when it
+        is not the query itself (a question retrieved with the conversation's topic is judged on what it asks)."""
         with timer.stage("retrieve"):
             result = self.retriever.retrieve(standalone, filters=filters)
             notes.extend(n for n in result.notes if n not in notes)
@@ -168,7 +168,8 @@ class Answerer:
     def _evidence(
         self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool, asked: str | None = None,
     ) -> Evidence:
-        result, clauses, intent, top, scored, docs, weights, feats = self._gather(standalone, filters, notes, timer, asked)
+        gathered = self._gather(standalone, filters, notes, timer, asked)
+        result, clauses, intent, top, scored, docs, weights, feats = gathered
         with timer.stage("score"):
             assessment = self.model.assess(feats, gate=gate)
             record = named_record(result.query, top[:3]) if intent.meta and top else None
@@ -177,16 +178,17 @@ class Answerer:
             one_part = not intent.compare and len(intent.parts) == 1
             if gate and assessment.outcome == ANSWERED and record is not None:
                 document = self._record_document(record.chunk)
-                if ((asks_doc_number(result.query) and not record_holds(("docno",), record.chunk, document))
-                        or (one_part and not intent.fact_kinds and not record_holds(intent.meta, record.chunk, document))):
-                    assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # no 文号; “证书有效期几年”: no field
+                no_docno = asks_doc_number(result.query) and not record_holds(("docno",), record.chunk, document)
+                no_field = one_part and not intent.fact_kinds and not record_holds(intent.meta, record.chunk, document)
+                if no_docno or no_field:  # no 文号 in record or text; “证书有效期几年” of a notice stating no validity
+                    assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
             if (gate and assessment.outcome == ANSWERED and scored and one_part
                     and unmentioned(intent.places, [self.retriever.document_chunks(scored[0].clause.chunk.doc_id)])):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
-            if gate and assessment.outcome == ANSWERED and (unmentioned(intent.years, docs)
-                                                            or unmentioned(intent.batches, docs)
-                                                            or sibling_term(weights, "".join(s.sentence for s in scored[:3]))):
-                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “2024年的呢？”, “第二批”, 个人所得税
+            if gate and assessment.outcome == ANSWERED and (  # “2024年的呢？”, “第二批”, 个人所得税 of others
+                    unmentioned(intent.years, docs) or unmentioned(intent.batches, docs)
+                    or sibling_term(weights, "".join(s.sentence for s in scored[:3]))):
+                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it
@@ -214,8 +216,9 @@ class Answerer:
         ev = self._evidence(standalone, filters, notes, timer, gate=self.llm is None)
         if ev.assessment.outcome == NOT_FOUND and history and standalone == question:  # it may lean on the conversation
             retry = as_follow_up(question, history)
-            again = self._evidence(retry, filters, notes, timer, gate=self.llm is None, asked=ev.standalone) if retry else ev
-            ev = again if again.assessment.outcome != NOT_FOUND else ev
+            if retry is not None:
+                again = self._evidence(retry, filters, notes, timer, gate=self.llm is None, asked=ev.standalone)
+                ev = again if again.assessment.outcome != NOT_FOUND else ev
         standalone = ev.standalone  # within the question-length limit
         clauses = list(ev.clauses)
 
@@ -294,15 +297,15 @@ class Answerer:
         heading), every unit of them; a section that introduces sub-sections (“二、推动重点行业…” and its
         “(一)汽车及零部件。…”) by its children's first units, which name them."""
         chunk = unit.clause.chunk
-        depth = len(chunk.heading_path)
+        head, depth = chunk.heading_path, len(chunk.heading_path)
         later = [c for c in self.retriever.document_chunks(chunk.doc_id) if c.ordinal > chunk.ordinal]
-        if depth and later and len(later[0].heading_path) == depth + 1 and later[0].heading_path[:depth] == chunk.heading_path:
-            items = [c for c in itertools.takewhile(lambda c: c.heading_path[:depth] == chunk.heading_path, later)
-                     if len(c.heading_path) == depth + 1]
+        if depth and later and later[0].heading_path[:-1] == head:  # a section followed by its sub-sections
+            under = itertools.takewhile(lambda c: c.heading_path[:depth] == head, later)
+            items = [c for c in under if c.heading_path[:-1] == head]  # its children, not their own items
             first_only = True
-        elif depth and _FIRST_ITEM.match(chunk.heading_path[-1]):
-            parent = chunk.heading_path[:-1]
-            items = list(itertools.takewhile(lambda c: c.heading_path[:-1] == parent and len(c.heading_path) == depth, later))
+        elif depth and _FIRST_ITEM.match(head[-1]):
+            items = list(itertools.takewhile(lambda c: c.heading_path[:-1] == head[:-1] and len(c.heading_path) == depth,
+                                             later))
             first_only = False
         else:
             return []  # a section (一、/(一)) is a clause of its own; a later item was matched for itself

@@ -298,8 +298,10 @@ def record_answer(
 def record_holds(meta: Sequence[str], record: Chunk, document: Sequence[Chunk]) -> bool:
     """Whether the document record holds any of the fields asked (``Intent.meta``), or :func:`record_answer` would
     say of each only 文件中未写明 (a 文号 its clause quotes, of a notice it cites, counts: “依据哪个文件？文号多少？”)."""
-    held = {"docno": lambda: bool(record.doc_number) or has_doc_number(record.text), "issuer": lambda: bool(record.issuer),
-            "issued": lambda: bool(record.date), "valid": lambda: validity_unit(document) is not None}
+    held = {"docno": lambda: bool(record.doc_number) or has_doc_number(record.text),
+            "issuer": lambda: bool(record.issuer),
+            "issued": lambda: bool(record.date),
+            "valid": lambda: validity_unit(document) is not None}
     return any(held[m]() for m in meta)
 
 
