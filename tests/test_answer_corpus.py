@@ -87,6 +87,17 @@ def test_a_list_cut_into_item_clauses_is_quoted_item_by_item(answerer: Answerer)
     assert len(answer.citations) >= 3 and answer.unsupported == ()
 
 
+def test_a_list_too_long_to_quote_whole_names_every_item_by_its_lead_words(answerer: Answerer) -> None:
+    """Seven materials, five 未来工厂 directions: quoted whole only the first few fit, so the item matched best is
+    quoted whole and every other item by its words up to the first comma outside brackets, …… marking the cut."""
+    answer = answerer.ask("杭州技改补助事后类项目要交哪些材料？")
+    assert "206表)……" in answer.text and "完成投资财务清单》(详见线上模板)……" in answer.text, answer.text
+    directions = answerer.ask("杭州“未来工厂”培育企业分哪几种方向？")
+    for name in ("聚能工厂", "链主工厂", "智能工厂", "数字化车间", "云端工厂"):
+        assert name in directions.text, directions.text
+    assert "打造巨量订单的承接能力" in directions.text and len(directions.text) <= 400, directions.text
+
+
 def test_each_part_quotes_its_own_sentence_of_a_shared_clause(answerer: Answerer) -> None:
     """“贴息怎么算？有上限吗？”: the cap is the clause's next sentence, quoted for the second part."""
     answer = answerer.ask("杭州新建算力中心贷款贴息怎么算？有上限吗？")

@@ -292,8 +292,8 @@ class Answerer:
         return self.retriever.document_chunks(record.parent_id) + document if record.parent_id else document
 
     def _next_items(self, unit: Scored, clauses: list[Clause]) -> list[Scored]:
-        """The units of the clauses after ``unit``'s that are the next items of its list, up to the list budget;
-        added to ``clauses``.  An item (“1.”, “(1)”) is followed by its next siblings in its document (same parent
+        """The units of the clauses after ``unit``'s that are the next items of its list, all of them (the answer
+        cuts them to its budget, or names each by its heading); added to ``clauses``.  An item (“1.”, “(1)”) is followed by its next siblings in its document (same parent
         heading), every unit of them; a section that introduces sub-sections (“二、推动重点行业…” and its
         “(一)汽车及零部件。…”) by its children's first units, which name them."""
         chunk = unit.clause.chunk
@@ -314,8 +314,6 @@ class Answerer:
         for c in items:
             units = quotable_units(c.text)[:1] if first_only else quotable_units(c.text)
             out += [Scored(number(c), i, u, unit.score, 0.0, 0.0, True, 0.0) for i, u in units]
-            if sum(len(s.sentence) for s in out) >= self.cfg.answer.list_chars:
-                break
         return out
 
     def _nearest(self, clauses: Sequence[Clause]) -> tuple[Citation, ...]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -214,12 +214,66 @@ def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig, next_
         siblings += first + (next_items(first[0]) if first and next_items is not None else [])  # its next items too
     elif next_items is not None and _length(siblings) < cfg.list_chars:
         siblings += next_items(best)
+    whole = _within(siblings, cfg.list_chars)
+    if len(whole) < len(siblings):  # items left out: name every item by its heading instead, if that fits more
+        named = _within(_item_heads(siblings, whole=best.clause.n), cfg.list_chars)
+        if len({s.clause.n for s in named}) > len({s.clause.n for s in whole}):
+            return named
+    return whole or [best]
+
+
+def _within(units: Sequence[Scored], budget: int) -> list[Scored]:
+    """The leading units of ``units`` that fit ``budget`` characters (the first always)."""
     chosen: list[Scored] = []
-    for s in siblings:
-        if chosen and _length(chosen) + len(s.sentence) > cfg.list_chars:
+    for s in units:
+        if chosen and _length(chosen) + len(s.sentence) > budget:
             break
         chosen.append(s)
-    return chosen or [best]
+    return chosen
+
+
+def _item_heads(units: Sequence[Scored], whole: int) -> list[Scored]:
+    """A list's units with each numbered item (a clause of its own) given by its lead words, up to its first comma
+    outside brackets (“1.“聚能工厂”……”, “(2)《…备案通知书》或投资项目备案表”): a verbatim part that names the item,
+    followed by …… where the item goes on.  The units of clause ``whole`` (the item the question matched best) and of no
+    item (the clause introducing the list) stay whole."""
+    out: list[Scored] = []
+    done: set[int] = set()
+    for s in units:
+        path = s.clause.chunk.heading_path
+        head = path[-1] if path else ""
+        if s.clause.n == whole or not _ITEM_NUMBER.match(head):
+            out.append(s)
+            continue
+        if s.clause.n in done:
+            continue
+        done.add(s.clause.n)
+        own = [u for u in units if u.clause.n == s.clause.n]
+        holder = next((u for u in own if head in u.sentence), None)
+        if holder is None:
+            out += own
+        else:
+            lead = _lead(holder.sentence[holder.sentence.index(head):])
+            text = s.clause.chunk.text
+            goes_on = len(lead) < len(text[text.index(head):].rstrip("。;； \n"))
+            out.append(replace(holder, sentence=lead + GAP if goes_on else lead))
+    return out
+
+
+_OPEN, _CLOSE, _LEAD_END = "(（“《【[", ")）”》】]", ",，;；。:："
+
+
+def _lead(text: str) -> str:
+    """``text`` up to its first comma, semicolon or full stop outside brackets and quotation marks."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(depth - 1, 0)
+        elif ch in _LEAD_END and depth == 0:
+            return text[:i]
+    return text
 
 
 def quote(chosen: Sequence[Scored]) -> Extract:
