@@ -24,6 +24,8 @@ from rag.textnorm import cn_int, cn_numeral, compact, fold
 QUESTION_WORDS = re.compile(
     r"请问|是什么|有哪些|哪些|什么|多少|几个|几家|几项|第几|如何|怎么样|怎样|怎么|是否|有没有|有无|吗|呢|吧|哪个|哪里|哪|啥|咋"
 )
+# A count the asker puts to the list they want (“哪四个”, “分几类”, “一家企业”): the shape of the question, not a term of it.
+COUNT_WORD = re.compile(r"[几两一二三四五六七八九十百千万]+[个项类种条家批步块件次份位名样点]")
 
 # Kinds of fact a question can ask for.  ``money`` and ``number`` and ``date`` are checked
 # against the candidate sentence (does it state one?); the ``meta`` kinds are answered from

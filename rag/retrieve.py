@@ -27,7 +27,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
-from rag.intent import asked_term, asks_doc_number, asks_validity, defines, question_bigrams
+from rag.intent import COUNT_WORD, QUESTION_WORDS, asked_term, asks_doc_number, asks_validity, defines, question_bigrams
 from rag.lexical import PolicyTokenizer
 from rag.records import Chunk, Hit
 from rag.sentences import unit_matches, validity_unit
@@ -184,12 +184,13 @@ class HybridRetriever:
         weighs 0 (the answer stage still sees it: 个人所得税 asked of a corpus that only says 企业所得税).
 
         jieba words of two or more characters, not inside a longer one of them; the colloquial table's
-        everyday words and words common in everyday Chinese (``common_word_rarity``: 以后, 每个, 具体) are
-        left out: they are how the asker talks, not what is asked.  The answer stage asks whether the top
+        everyday words, words common in everyday Chinese (``common_word_rarity``: 以后, 每个, 具体), question
+        words and counts (哪四个, 几类, 一家) are left out: they are how the asker talks, not what is asked.  The answer stage asks whether the top
         documents hold the rest (残疾人 asked of notices that never say it).
         """
         words = [w for w in dict.fromkeys(self.words(query))
                  if len(w) >= 2 and not w.isdigit() and PLAIN_WORD.fullmatch(w)
+                 and not QUESTION_WORDS.search(w) and not COUNT_WORD.fullmatch(w)
                  and self.words.rarity(w) >= self.cfg.common_word_rarity]
         words = [w for w in words if not any(w != v and w in v for v in words)
                  and not any(w in said or said in w for said, _ in self.colloquial.pairs)]

@@ -104,6 +104,8 @@ def test_word_weights_are_the_rarity_of_the_questions_own_words(corpus_retriever
     weights = corpus_retriever.word_weights("个体户变成公司以后，以前招牌上的字号还能接着用不？")
     assert {word for word, weight in weights.items() if weight} == {"字号"} and "以后" not in weights
     assert corpus_retriever.word_weights("？？") == {}
+    # a count (“哪四个”, “四步”) is the shape of what is asked, not a term the documents must hold
+    assert set(corpus_retriever.word_weights("去杠杆方案里讲的企业成长‘四步走’是哪四个？")) == {"杠杆", "方案", "成长"}
 
 
 def test_doc_number_question_ranks_the_notice_header_first(corpus_store, corpus_embedder) -> None:
