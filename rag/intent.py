@@ -227,6 +227,14 @@ def asks_doc_number(question: str) -> bool:
     return bool(_ASKS_DOC_NUMBER.search(_TOPIC.sub("", fold(question))))
 
 
+def without_record_asks(question: str) -> str:
+    """``question`` less what it asks of the document record (“文号”, “印发日期”, “什么时候开始施行”): those words name
+    a field of the record, not a term the notice's text uses."""
+    for pattern in _META.values():
+        question = pattern.sub(" ", question)
+    return question
+
+
 def asks_validity(question: str) -> bool:
     """“什么时候开始施行/有效期多长/还管用吗”: the answer is the notice's own validity clause."""
     return "valid" in read_intent(question).meta
