@@ -91,9 +91,14 @@ class Colloquial:
 
     def expand(self, query: str) -> str:
         """``query`` plus the document words of every everyday word it contains."""
-        folded = fold(query)
-        extra = [meant for said, meant in self.pairs if said in folded]
+        extra = [" ".join(meant) for _, meant in self.aliases(query)]
         return query + (" " + " ".join(extra) if extra else "")
+
+    def aliases(self, query: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each everyday word ``query`` contains with its document words (个体户 → 个体工商户): a sentence that uses
+        the document's word holds the asker's (:func:`rag.sentences.unit_matches`)."""
+        folded = fold(query)
+        return tuple((said, tuple(meant.split())) for said, meant in self.pairs if said in folded)
 
 
 class Reranker(Protocol):
@@ -179,6 +184,10 @@ class HybridRetriever:
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return self.store.document_chunks(doc_id)
 
+    def aliases(self, query: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The colloquial table's entries ``query`` uses (:meth:`Colloquial.aliases`)."""
+        return self.colloquial.aliases(query)
+
     def word_weights(self, query: str) -> dict[str, float]:
         """The question's content words, each with its IDF over the clauses; a word no stored clause contains
         weighs 0 (the answer stage still sees it: 个人所得税 asked of a corpus that only says 企业所得税).
@@ -228,11 +237,11 @@ class HybridRetriever:
         order = sorted(fused, key=lambda c: -fused[c])
         best_units: dict[str, float] = {}
         if self.mode == "hybrid" and self.cfg.unit_rerank > 0 and qvec is not None:  # the best sentence of each top clause
-            wanted = question_bigrams(q)
+            wanted, aliases = question_bigrams(q), self.colloquial.aliases(q)
             share = self.cfg.unit_rerank_dense_share
             top = order[: self.cfg.rerank_depth]
             for cid, units in zip(top, self.store.unit_vectors(top)):
-                matches = unit_matches(wanted, qvec, records[cid], units)
+                matches = unit_matches(wanted, qvec, records[cid], units, aliases)
                 best_units[cid] = max((share * m.cos + (1 - share) * m.lexical for m in matches), default=0.0)
                 fused[cid] += self.cfg.unit_rerank * best_units[cid]
             order = sorted(fused, key=lambda c: -fused[c])

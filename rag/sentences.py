@@ -124,7 +124,13 @@ class UnitMatch:
     lexical: float  # share of the question's bigrams in the unit (its clause's headings count half)
 
 
-def unit_matches(wanted: set[str], qvec: np.ndarray, chunk: Chunk, vectors: np.ndarray) -> list[UnitMatch]:
+def _aliased(text: str, aliases: Sequence[tuple[str, Sequence[str]]]) -> set[str]:
+    """The bigrams of each everyday word asked (个体户) whose document words ``text`` uses (个体工商户)."""
+    return set().union(*(bigrams(said) for said, meant in aliases if any(m in text for m in meant)))
+
+
+def unit_matches(wanted: set[str], qvec: np.ndarray, chunk: Chunk, vectors: np.ndarray,
+                 aliases: Sequence[tuple[str, Sequence[str]]] = ()) -> list[UnitMatch]:
     """Every quotable unit of ``chunk`` against a question (its content bigrams ``wanted``, its vector ``qvec``).
 
     ``vectors`` are the units' vectors from the index, so nothing is embedded here.  The one
@@ -134,11 +140,12 @@ def unit_matches(wanted: set[str], qvec: np.ndarray, chunk: Chunk, vectors: np.n
     if not units:
         return []
     cosines = np.asarray(vectors, dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)
-    heading = text_bigrams(context_text(chunk))
+    context = context_text(chunk)
+    heading = text_bigrams(context) | _aliased(context, aliases)
     title = text_bigrams(chunk.title)  # names the document: every unit of it is as much about it (half weight)
     out = []
     for (i, unit), cos in zip(units, cosines, strict=True):
-        own = text_bigrams(unit) - title
+        own = (text_bigrams(unit) | _aliased(unit, aliases)) - title
         lexical = (len(wanted & own) + 0.5 * len(wanted & (heading - own))) / len(wanted) if wanted else 0.0
         out.append(UnitMatch(i, unit, float(cos), lexical))
     return out

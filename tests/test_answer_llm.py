@@ -75,6 +75,9 @@ class ListRetriever:
     def word_weights(self, query: str) -> dict[str, float]:
         return {}
 
+    def aliases(self, query: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return ()
+
 
 def fixed_model(p: float) -> AnswerabilityModel:
     """An answerability model that gives every question probability ``p`` (answer at 0.5, LLM floor 0.1)."""

@@ -403,6 +403,24 @@ def test_title_words_name_the_document_not_the_answer() -> None:
     assert "DCMM" in dcmm.text and dcmm.lexical > header.lexical
 
 
+def test_a_unit_using_the_documents_word_holds_the_everyday_word_asked() -> None:
+    """“高企” asked, “高新技术企业” written: with the colloquial table's entry the unit that uses the document's word
+    holds the asker's bigrams; without it only the unit repeating the everyday word would."""
+    import numpy as np
+
+    from rag.intent import question_bigrams
+    from rag.retrieve import Colloquial
+    from rag.sentences import unit_matches
+
+    chunk = Chunk("h2", "docH", "某通知", (), "企业登录系统后填报。高新技术企业通过业务入口自主申报。", "000.txt", 0, 30)
+    question = "高企在哪儿报？"
+    aliases = Colloquial.load().aliases(question)
+    assert aliases and aliases[0][0] == "高企"
+    plain = unit_matches(question_bigrams(question), np.zeros(4), chunk, np.zeros((2, 4)))
+    matched = unit_matches(question_bigrams(question), np.zeros(4), chunk, np.zeros((2, 4)), aliases)
+    assert plain[1].lexical == 0.0 and matched[1].lexical > matched[0].lexical
+
+
 def test_a_term_the_corpus_never_uses_answered_by_a_sibling_term_is_caught() -> None:
     """个人所得税 (weight 0: no clause uses it) asked, 企业所得税 stated: a sibling, not the thing asked."""
     weights = {"个体户": 3.1, "经营所得": 0.0, "个人所得税": 0.0}

@@ -65,6 +65,8 @@ class Retriever(Protocol):
 
     def word_weights(self, query: str) -> dict[str, float]: ...
 
+    def aliases(self, query: str) -> Sequence[tuple[str, Sequence[str]]]: ...
+
 
 @dataclasses.dataclass(frozen=True)
 class Evidence:
@@ -159,7 +161,8 @@ class Answerer:
             intent = read_intent(query)
             top = self._top(clauses)
             qvec = self.embedder.embed_queries([fold(query)])[0]
-            scored = score_units(query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer)
+            scored = score_units(query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer,
+                                 self.retriever.aliases(query))
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
             weights = self.retriever.word_weights(query)
             feats = features(query, intent, clauses, scored, docs, weights)

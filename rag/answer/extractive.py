@@ -70,9 +70,10 @@ def is_file_name(sentence: str) -> bool:
 
 def score_units(
     question: str, qvec: np.ndarray, intent: Intent, clauses: Sequence[Clause], unit_vectors: UnitVectors,
-    cfg: AnswerConfig,
+    cfg: AnswerConfig, aliases: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> list[Scored]:
-    """Every quotable unit of ``clauses`` scored against the question, best first."""
+    """Every quotable unit of ``clauses`` scored against the question, best first; ``aliases``: the everyday words
+    it uses with their document words (:meth:`rag.retrieve.Colloquial.aliases`)."""
     wanted = question_bigrams(question)
     kinds = intent.fact_kinds
     out: list[Scored] = []
@@ -81,7 +82,7 @@ def score_units(
         everywhere = compact(" ".join([context_text(chunk), chunk.doc_number or "", chunk.text]))
         missing = (sum(q not in everywhere for q in intent.qualifiers) / len(intent.qualifiers)
                    if intent.qualifiers else 0.0)
-        for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk)):
+        for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk), aliases):
             if is_title(m.text, chunk.title) or is_file_name(m.text) or any(ins in m.text for ins in chunk.instructions):
                 continue  # a title or a file name answers nothing; text addressing an assistant is never quoted
             stated = not kinds or any(states(m.text, k, intent.said) for k in kinds)
