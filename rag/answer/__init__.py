@@ -296,9 +296,10 @@ class Answerer:
 
     def _next_items(self, unit: Scored, clauses: list[Clause]) -> list[Scored]:
         """The units of the clauses after ``unit``'s that are the next items of its list, all of them (the answer
-        cuts them to its budget, or names each by its heading); added to ``clauses``.  An item (“1.”, “(1)”) is followed by its next siblings in its document (same parent
-        heading), every unit of them; a section that introduces sub-sections (“二、推动重点行业…” and its
-        “(一)汽车及零部件。…”) by its children's first units, which name them."""
+        cuts them to its budget, or names each by its lead words); added to ``clauses``.  An item (“1.”, “(1)”) is
+        followed by its next siblings in its document (same parent heading), every unit of them; a section that
+        introduces sub-sections (“二、推动重点行业…” and its “(一)汽车及零部件。…”) by its children's first units, which
+        name them."""
         chunk = unit.clause.chunk
         head, depth = chunk.heading_path, len(chunk.heading_path)
         later = [c for c in self.retriever.document_chunks(chunk.doc_id) if c.ordinal > chunk.ordinal]

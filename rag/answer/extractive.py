@@ -216,7 +216,7 @@ def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig, next_
     elif next_items is not None and _length(siblings) < cfg.list_chars:
         siblings += next_items(best)
     whole = _within(siblings, cfg.list_chars)
-    if len(whole) < len(siblings):  # items left out: name every item by its heading instead, if that fits more
+    if len(whole) < len(siblings):  # items left out: name the others by their lead words, if that fits more of them
         named = _within(_item_heads(siblings, whole=best.clause.n), cfg.list_chars)
         if len({s.clause.n for s in named}) > len({s.clause.n for s in whole}):
             return named
