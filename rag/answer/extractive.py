@@ -256,7 +256,8 @@ def _item_heads(units: Sequence[Scored], whole: int) -> list[Scored]:
         else:
             lead = _lead(holder.sentence[holder.sentence.index(head):])
             text = s.clause.chunk.text
-            goes_on = len(lead) < len(text[text.index(head):].rstrip("。;； \n"))
+            at = text.find(head)  # the heading was cut from this text; were it not found, say the item goes on
+            goes_on = at < 0 or len(lead) < len(text[at:].rstrip("。;； \n"))
             out.append(replace(holder, sentence=lead + GAP if goes_on else lead))
     return out
 
