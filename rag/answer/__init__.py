@@ -69,6 +69,20 @@ class Retriever(Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
+class Gathered:
+    """What retrieving, packing and scoring one question yields: the input of the outcome rules."""
+
+    result: Retrieval  # its ``query`` is the query used
+    clauses: list[Clause]  # the packed context
+    intent: Intent
+    top: list[Clause]  # the best hits, whose units may be quoted
+    scored: list[Scored]
+    docs: list[list[Chunk]]  # the top three hits' documents
+    weights: dict[str, float]  # the question's words with their IDF
+    features: dict[str, float]
+
+
+@dataclasses.dataclass(frozen=True)
 class Evidence:
     """Everything the answer is decided from: the context, the question's intent, scored units, the assessment."""
 
@@ -138,7 +152,7 @@ class Answerer:
 
     def features(self, question: str, history: Sequence[tuple[str, str]] = ()) -> dict[str, float]:
         """The answerability features of a question: what ``--fit-answerability`` fits the model on."""
-        return self._gather(self.standalone(question, history), None, [], _Timer())[-1]
+        return self._gather(self.standalone(question, history), None, [], _Timer()).features
 
     def standalone(self, question: str, history: Sequence[tuple[str, str]] = ()) -> str:
         """The question a follow-up stands for (what :meth:`stream` retrieves with); notes are not kept."""
@@ -146,11 +160,9 @@ class Answerer:
 
     def _gather(
         self, standalone: str, filters: Any, notes: list[str], timer: _Timer, asked: str | None = None,
-    ) -> tuple[Retrieval, list[Clause], Intent, list[Clause], list[Scored], list[list[Chunk]], dict[str, float],
-               dict[str, float]]:
-        """Retrieve, pack and score: the query used, the context, intent, top hits, scored units, the top hits'
-        documents, the question's word weights, features.  ``asked``: what the clauses are scored against when it
-        is not the query itself (a question retrieved with the conversation's topic is judged on what it asks)."""
+    ) -> Gathered:
+        """Retrieve, pack and score.  ``asked``: what the clauses are scored against when it is not the query itself
+        (a question retrieved with the conversation's topic is judged on what it asks)."""
         with timer.stage("retrieve"):
             result = self.retriever.retrieve(standalone, filters=filters)
             notes.extend(n for n in result.notes if n not in notes)
@@ -166,15 +178,15 @@ class Answerer:
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
             weights = self.retriever.word_weights(query)
             feats = features(query, intent, clauses, scored, docs, weights)
-        return result, clauses, intent, top, scored, docs, weights, feats
+        return Gathered(result, clauses, intent, top, scored, docs, weights, feats)
 
     def _evidence(
         self, standalone: str, filters: Any, notes: list[str], timer: _Timer, gate: bool, asked: str | None = None,
     ) -> Evidence:
-        gathered = self._gather(standalone, filters, notes, timer, asked)
-        result, clauses, intent, top, scored, docs, weights, feats = gathered
+        g = self._gather(standalone, filters, notes, timer, asked)
+        result, intent, top, scored, docs = g.result, g.intent, g.top, g.scored, g.docs
         with timer.stage("score"):
-            assessment = self.model.assess(feats, gate=gate)
+            assessment = self.model.assess(g.features, gate=gate)
             record = named_record(result.query, top[:3]) if intent.meta and top else None
             if gate and assessment.outcome == ANSWERED and scored and leaves_open(scored[0].sentence, intent):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
@@ -190,12 +202,12 @@ class Answerer:
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
             if gate and assessment.outcome == ANSWERED and (  # “2024年的呢？”, “第二批”, 个人所得税 of others
                     unmentioned(intent.years, docs) or unmentioned(intent.batches, docs)
-                    or sibling_term(weights, "".join(s.sentence for s in scored[:3]))):
+                    or sibling_term(g.weights, "".join(s.sentence for s in scored[:3]))):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it
-        return Evidence(result.query, clauses, intent, scored, assessment, record)
+        return Evidence(result.query, g.clauses, intent, scored, assessment, record)
 
     def stream(
         self, question: str, history: Sequence[tuple[str, str]] = (), filters: Any = None, as_of: date | None = None
