@@ -180,6 +180,8 @@ def test_intent_reads_what_is_asked() -> None:
     assert not read_intent("软件和信息服务收入多少？比上年涨了多少？").compare  # a growth rate, not a comparison
     assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays
     assert read_intent("每个园区能拿多少激励资金？").fact_kinds == ("grant",)  # “32个园区” states a count, not a grant
+    assert "grant" in read_intent("省里的奖励标准怎么算？").fact_kinds  # a rule for the amount: “给予奖励” states none
+    assert not states("支持有条件的地方对春节后提前开工复工的工业企业给予奖励。", "grant")
     # a figure the question itself says is no answer to it; a year is not such a figure
     counted = read_intent("2023年拟认定的这213个里面，真正的未来工厂有几家？")
     assert counted.said == ("213",) and not states("拟认定…等213 个工厂/车间项目", "number", counted.said)
