@@ -189,6 +189,14 @@ class HybridRetriever:
         """The colloquial table's entries ``query`` uses (:meth:`Colloquial.aliases`)."""
         return self.colloquial.aliases(query)
 
+    def rarity(self, word: str) -> float:
+        """How rare ``word`` is in everyday Chinese (:meth:`rag.lexical.PolicyTokenizer.rarity`)."""
+        return self.words.rarity(word)
+
+    def nominal(self, word: str) -> bool:
+        """Whether ``word`` is a noun in jieba's dictionary (:meth:`rag.lexical.PolicyTokenizer.nominal`)."""
+        return self.words.nominal(word)
+
     def word_weights(self, query: str) -> dict[str, float]:
         """The question's content words, each with its IDF over the clauses; a word no stored clause contains
         weighs 0 (the answer stage still sees it: 个人所得税 asked of a corpus that only says 企业所得税).

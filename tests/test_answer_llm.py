@@ -78,6 +78,12 @@ class ListRetriever:
     def aliases(self, query: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return ()
 
+    def rarity(self, word: str) -> float:
+        return 0.0
+
+    def nominal(self, word: str) -> bool:
+        return False
+
 
 def fixed_model(p: float) -> AnswerabilityModel:
     """An answerability model that gives every question probability ``p`` (answer at 0.5, LLM floor 0.1)."""

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from rag.answer import Answerer
-from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_term, unmentioned
+from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
+from rag.lexical import PolicyTokenizer
 from rag.intent import asks_doc_number, asks_validity, defines, leaves_open, question_bigrams, read_intent, states
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -430,3 +431,18 @@ def test_a_term_the_corpus_never_uses_answered_by_a_sibling_term_is_caught() -> 
     assert sibling_term(weights, "个人所得税按规定减半征收。") is None  # the term itself is there
     assert sibling_term({"企业所得税": 2.0}, "征收企业所得税") is None  # a word the corpus uses is no sibling
     assert sibling_term({"外资企业": 0.0}, "外商投资企业") is None  # too short a term to tell a sibling from a synonym
+
+
+def test_a_modifier_the_corpus_never_uses_before_a_word_it_uses_with_another_is_caught() -> None:
+    """工伤 (weight 0) modifies 保险费率, which the clause has after 失业: another insurance, not the one asked.
+    jieba's real dictionary says what is a noun and how rare it is."""
+    words = PolicyTokenizer()
+    ask = "今年浙江工伤保险费率有没有下调？"
+    weights = {"浙江": 1.2, "工伤": 0.0, "保险费率": 3.0, "下调": 0.0}
+    said = "2024年继续实施阶段性降低失业保险费率至1%政策。"
+    assert sibling_modifier(ask, weights, said, words.rarity, words.nominal) == "工伤保险费率"
+    assert sibling_modifier(ask, weights, "工伤保险费率下调。", words.rarity, words.nominal) is None  # stated itself
+    assert sibling_modifier(ask, weights, "保险费率降至1%。", words.rarity, words.nominal) is None  # nothing before it
+    # a verb no clause uses (下调) modifies nothing; nor does a common word (整理 is too frequent to be a term)
+    assert sibling_modifier("费率有没有下调保险费率", weights, said, words.rarity, words.nominal) is None
+    assert sibling_modifier("帮客户整理材料", {"整理": 0.0, "材料": 2.0}, "申报材料", words.rarity, words.nominal) is None

@@ -30,7 +30,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag.answer.answerability import (ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features,
-                                      sibling_term, unmentioned)
+                                      sibling_modifier, sibling_term, unmentioned)
 from rag.answer.condense import as_follow_up, condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
@@ -66,6 +66,10 @@ class Retriever(Protocol):
     def word_weights(self, query: str) -> dict[str, float]: ...
 
     def aliases(self, query: str) -> Sequence[tuple[str, Sequence[str]]]: ...
+
+    def rarity(self, word: str) -> float: ...
+
+    def nominal(self, word: str) -> bool: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,9 +204,12 @@ class Answerer:
             if (gate and assessment.outcome == ANSWERED and scored and one_part
                     and unmentioned(intent.places, [self.retriever.document_chunks(scored[0].clause.chunk.doc_id)])):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
-            if gate and assessment.outcome == ANSWERED and (  # “2024年的呢？”, “第二批”, 个人所得税 of others
+            answering = "".join(s.sentence for s in scored[:3])
+            if gate and assessment.outcome == ANSWERED and (  # “2024年的呢？”, “第二批”, 个人所得税 / 工伤保险 of others
                     unmentioned(intent.years, docs) or unmentioned(intent.batches, docs)
-                    or sibling_term(g.weights, "".join(s.sentence for s in scored[:3]))):
+                    or sibling_term(g.weights, answering)
+                    or sibling_modifier(asked or result.query, g.weights, answering, self.retriever.rarity,
+                                        self.retriever.nominal)):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
