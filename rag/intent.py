@@ -82,6 +82,8 @@ _KNOWN_PLACES = re.compile(
 _APPROXIMATE = re.compile(r"(?<=[十百千万好])几")  # 十几年, 好几家: a rough number, no question (几十万 may ask: 补几十万?)
 # a figure left open (“按上年度研发费用的一定比例给予奖励”, “给予一定保费补贴”): in a notice it answers no 多少; in a
 # question it is said, not asked (“什么样的企业可以按一定比例给予奖励”)
+# a code asked (“标准号多少”, “编号是多少”, “电话号码多少”) is no quantity: the 多少 goes, the code word stays
+_CODE_ASKED = re.compile(r"((?<!文)(?:标准号|编号|代码|号码))(?:是|为)?多少")
 _OPEN_FIGURE = re.compile(r"一定(?:的)?(?:比例|数额|金额|额度|奖励|补助|补贴|资助|保费补贴)|适当(?:奖励|补助|补贴|资助)")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _SAID_FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
@@ -138,6 +140,7 @@ class Intent:
 def read_intent(question: str) -> Intent:
     """The :class:`Intent` of a (standalone) question."""
     q = _OPEN_FIGURE.sub("某项", _APPROXIMATE.sub("数", fold(question)))  # “用了十几年”, “一定比例”: said, not asked
+    q = _CODE_ASKED.sub(r"\1", q)
     asked_in = _TOPIC.sub("", q)  # “关于<topic>，…” (a follow-up made standalone): the topic names, the rest asks
     kinds = tuple(k for k, p in _ASKS.items() if p.search(asked_in))
     meta = tuple(k for k, p in _META.items() if p.search(asked_in))

@@ -182,6 +182,9 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays
     assert read_intent("每个园区能拿多少激励资金？").fact_kinds == ("grant",)  # “32个园区” states a count, not a grant
     assert "grant" in read_intent("省里的奖励标准怎么算？").fact_kinds  # a rule for the amount: “给予奖励” states none
+    # a code asked is no quantity: “GB/T 36073-2018” answers “标准号多少” though it states no count
+    assert read_intent("里面让推广的DCMM是什么标准？标准号多少？").fact_kinds == ()
+    assert read_intent("标准有多少项？").fact_kinds == ("number",) and read_intent("文号多少？").meta == ("docno",)
     assert not states("支持有条件的地方对春节后提前开工复工的工业企业给予奖励。", "grant")
     # a figure the question itself says is no answer to it; a year is not such a figure
     counted = read_intent("2023年拟认定的这213个里面，真正的未来工厂有几家？")
