@@ -5,7 +5,10 @@ that keep codes whole: the 〔年〕号 core of every 文号 (with the 2–6 cha
 amounts with their magnitude (“2.5亿”), percentages, and the corpus's quoted programme names
 (“415X”, “一月一链”, “算力券”) added to a private jieba dictionary.  The index is bm25s, saved
 with its own ``save`` (no pickle) into ``index/<name>/bm25/`` so opening an index does not
-tokenise the corpus again.
+tokenise the corpus again.  A question is searched with those tokens plus every dictionary word its
+characters hold (jieba's full mode, :meth:`PolicyTokenizer.query`): people's wording puts a notice's word
+across a cut of the best segmentation (“店名字号”: 店/名字/号, and the notice says 原字号).  The Milvus store
+analyses questions with its own jieba analyzer.
 """
 
 from __future__ import annotations
@@ -86,6 +89,14 @@ class PolicyTokenizer:
                    if _WORDLIKE.search(w) and w not in _STOP and not _AMOUNT.fullmatch(w)]
         return tokens
 
+    def query(self, text: str) -> list[str]:
+        """A question's tokens: :meth:`__call__`'s, plus every dictionary word its characters hold that the best
+        segmentation split (“店名字号” is cut 店/名字/号, and 字号 is what the notice says)."""
+        tokens = self(text)
+        seen = set(tokens)
+        return tokens + [w for w in dict.fromkeys(self._jieba.lcut(fold(text), cut_all=True))
+                         if len(w) >= 2 and w not in seen and _WORDLIKE.search(w) and w not in _STOP]
+
 
 def topk(scores: np.ndarray, k: int) -> np.ndarray:
     k = min(k, len(scores))
@@ -138,7 +149,7 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (row order); zeros when no query token is in the corpus."""
-        tokens = [t for t in self.tokenize(query) if t in self._vocab]
+        tokens = [t for t in self.tokenize.query(query) if t in self._vocab]
         if not tokens:
             return np.zeros(self.size, np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)

@@ -38,6 +38,9 @@ def test_tokenizer_keeps_codes_and_amounts_whole() -> None:
     assert "2.5亿" in tok("2.5 亿元") and "2.5亿" in tok("２．５亿")
     assert "一月一链" in tok("一月一链活动") and "算力券" in tok("發放算力券") and "415x" in tok("“415X”集群")
     assert "的" not in tok("的什么")
+    # a question's words across the best segmentation's cuts count too: 店/名字/号 hides 字号
+    assert "字号" not in tok("原来的店名字号还能用吗") and "字号" in tok.query("原来的店名字号还能用吗")
+    assert tok.query("使用原字号")[: len(tok("使用原字号"))] == tok("使用原字号")
 
 
 @pytest.mark.parametrize("query,needle", [
@@ -52,6 +55,7 @@ def test_tokenizer_keeps_codes_and_amounts_whole() -> None:
     ("算力券", "算力券"),
     ("發放算力券", "算力券"),  # traditional characters
     ("２．５亿元", "2.5亿元"),  # full-width digits
+    ("原来的店名字号还能接着用吗", "原字号"),  # 字号 across a cut of the question's segmentation
 ])
 def test_bm25_finds_codes_numbers_and_programmes(bm25: HybridRetriever, query: str, needle: str) -> None:
     hits = bm25.search(query, 3)
