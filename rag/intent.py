@@ -217,9 +217,11 @@ def asked_term(question: str) -> str | None:
 
 
 def defines(text: str, term: str) -> bool:
-    """Whether ``text`` defines ``term``: “…构成的“415X”…”, “(统称“一转四创”)”, “X是指…”."""
+    """Whether ``text`` defines ``term``: “…构成的“415X”…”, “(统称“一转四创”)”, “X是指…”, or spells it out in
+    brackets right after it (“构建“315”(“互联网+”、生命健康、新材料三大科创高地,…15大战略领域)科技创新体系”)."""
     t = re.escape(term)
-    return bool(re.search(rf"(?:简称|统称|称为|构成的|即)[“\"]?{t}|{t}[”\"]?(?:是指|指的是|即)", fold(text)))
+    return bool(re.search(rf"(?:简称|统称|称为|构成的|即)[“\"]?{t}|{t}[”\"]?(?:是指|指的是|即|\([^()]{{6,}}\))",
+                          fold(text)))
 
 
 _ASKS_DOC_NUMBER = re.compile(r"文号|几号文|发文字号|(?:哪个|哪份|什么)文件(?:印发|发布|下发)")

@@ -264,6 +264,8 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert defines("四个轮子(统称“一转四创”),系统谋划", "一转四创")
     assert defines("由4个世界级先进产业群…构成的“415X”先进制造业集群体系", "415x")
     assert not defines("推进“415X”先进制造业集群建设", "415x")  # uses the name, does not define it
+    assert defines("着力构建“315”(“互联网+”、生命健康、新材料三大科创高地,云计算与未来网络等15大战略领域)科技创新体系", "315")
+    assert not defines("“415X”先进制造业集群(以下简称集群)", "415x") and not defines("“315”(2023)", "315")  # too short
 
 
 def test_places_and_years_asked_are_looked_for_in_the_documents_not_in_their_doc_number() -> None:
