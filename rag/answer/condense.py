@@ -4,7 +4,7 @@ With an LLM the condense prompt does it.  Without one, a rule that fits how Chin
 follow-ups are formed: “那申报截止时间呢？” keeps the *topic* of the previous question and
 asks a new *attribute* of it.  The topic of “X的Y是什么” is X (the attributive before the
 last 的); a follow-up is recognised by a leading/embedded anaphor (那、它、该政策…), a
-trailing 呢, or being too short to stand alone.  “那宁波呢？” / “那2024年呢？” names nothing but
+trailing 呢 or a short first clause ending in one (“亩均方面呢？…”), or being too short to stand alone.  “那宁波呢？” / “那2024年呢？” names nothing but
 another place or year: it asks the previous question again about that place or year.
 """
 
@@ -21,6 +21,7 @@ _LEADING_ANAPHOR = re.compile(
 )
 _EMBEDDED_ANAPHOR = re.compile(r"它|该(?:政策|文件|通知|措施|意见|规定|项目)|这个|那个|上述|这项|此项|这些")
 _PUNCT = " ？?。！!，,、：:"
+_OPENING_NE = re.compile(r"^[^？?，,。]{1,8}呢[？?，,]")  # a short first clause ending in 呢
 _SHORT = 6  # a question of at most this many content characters cannot stand alone
 
 
@@ -34,6 +35,7 @@ def is_follow_up(question: str) -> bool:
         _LEADING_ANAPHOR.match(q)
         or _EMBEDDED_ANAPHOR.search(q)
         or (q.rstrip(_PUNCT).endswith("呢") and len(q) <= 15)
+        or _OPENING_NE.match(q) is not None  # “亩均方面呢？亩均税收…要到多少？”: it opens on the topic left out
         or len(_core(q)) <= _SHORT
     )
 
