@@ -321,6 +321,7 @@ def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
     assert is_follow_up("那申报截止时间呢？") and is_follow_up("它的有效期到什么时候？") and is_follow_up("条件呢")
     assert not is_follow_up("个体工商户转型升级为企业有哪些支持政策？")
     assert is_follow_up("亩均方面呢？亩均税收和亩均增加值要到多少？")  # a short opening clause in 呢 leaves the topic out
+    assert is_follow_up("这里面浙江有哪几个集群上榜？") and is_follow_up("这批一共拟认定多少个？")  # 这里面, 这批 point back
     assert not is_follow_up("《关于支持信息服务业稳进提质的实施意见》是谁印发的？文号呢？落款盖的谁的章？")
     history = [("国家科技型中小企业评价的申报条件是什么？", "…")]
     assert condense_heuristic("那申报截止时间呢？", history) == "关于国家科技型中小企业评价，申报截止时间？"
