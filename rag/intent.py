@@ -84,7 +84,8 @@ _APPROXIMATE = re.compile(r"(?<=[十百千万好])几")  # 十几年, 好几家:
 # question it is said, not asked (“什么样的企业可以按一定比例给予奖励”)
 # a code asked (“标准号多少”, “编号是多少”, “电话号码多少”) is no quantity: the 多少 goes, the code word stays
 _CODE_ASKED = re.compile(r"((?<!文)(?:标准号|编号|代码|号码))(?:是|为)?多少")
-_OPEN_FIGURE = re.compile(r"一定(?:的)?(?:比例|数额|金额|额度|奖励|补助|补贴|资助|保费补贴)|适当(?:奖励|补助|补贴|资助)")
+_OPEN_FIGURE = re.compile(r"一定(?:的)?(?:比例|数额|金额|额度|奖励|补助|补贴|资助|保费补贴)|适当(?:奖励|补助|补贴|资助)|"
+                          r"按(?:有关|相关)?(?:政策|规定)给予")  # “按有关政策给予奖励”: paid, but how much is elsewhere
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _SAID_FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 _IN_CHARGE = re.compile(r"牵头|负责|主管|责任|协调|对接|受理|审核|承办|落实")

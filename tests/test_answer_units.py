@@ -221,6 +221,8 @@ def test_intent_reads_what_is_asked() -> None:
     rate = read_intent("按上年研发费用的百分之几奖？")
     assert leaves_open("对研发费用年增长20%以上的企业,按上年度研发费用的一定比例给予财政奖励。", rate)
     assert not leaves_open("按一定比例给予奖励,最高按10%给予补助。", rate) and not leaves_open("给予一定补助。", read_intent("找谁申请？"))
+    reward = read_intent("首次认定国家专精特新“小巨人”的企业奖励多少钱？")
+    assert leaves_open("对首次认定的国家专精特新“小巨人”企业,按有关政策给予奖励。", reward)  # paid, amount elsewhere
     assert read_intent("什么样的企业可以按上年度研发费用的一定比例给予财政奖励？").fact_kinds == ()  # said, not asked
     # a follow-up made standalone (“关于<topic>，…”): what is asked is read after the topic
     follow = read_intent("关于杭州算力券能补比例，一家企业一年最多能领多少算力券？")
