@@ -82,8 +82,8 @@ _KNOWN_PLACES = re.compile(
 _APPROXIMATE = re.compile(r"(?<=[十百千万好])几")  # 十几年, 好几家: a rough number, no question (几十万 may ask: 补几十万?)
 # a figure left open (“按上年度研发费用的一定比例给予奖励”, “给予一定保费补贴”): in a notice it answers no 多少; in a
 # question it is said, not asked (“什么样的企业可以按一定比例给予奖励”)
-# a code asked (“标准号多少”, “编号是多少”, “电话号码多少”) is no quantity: the 多少 goes, the code word stays
-_CODE_ASKED = re.compile(r"((?<!文)(?:标准号|编号|代码|号码))(?:是|为)?多少")
+# a code asked (“标准号多少”, “编号是多少”, “电话多少”) is no quantity: the 多少 goes, the code word stays
+_CODE_ASKED = re.compile(r"((?<!文)(?:标准号|编号|代码|号码|电话|手机|邮编))(?:是|为)?多少")
 _OPEN_FIGURE = re.compile(r"一定(?:的)?(?:比例|数额|金额|额度|奖励|补助|补贴|资助|保费补贴)|适当(?:奖励|补助|补贴|资助)|"
                           r"按(?:有关|相关)?(?:政策|规定)给予")  # “按有关政策给予奖励”: paid, but how much is elsewhere
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
