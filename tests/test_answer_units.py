@@ -13,7 +13,7 @@ from rag.lexical import PolicyTokenizer
 from rag.intent import asks_doc_number, asks_validity, defines, leaves_open, question_bigrams, read_intent, states
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
-from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, quote
+from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, named_record, quote
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
 from rag.answer.validity import validity_lines
 from rag.answer.verify import facts, normalise_markers, supported, verify
@@ -457,3 +457,15 @@ def test_a_modifier_the_corpus_never_uses_before_a_word_it_uses_with_another_is_
     # a verb no clause uses (下调) modifies nothing; nor does a common word (整理 is too frequent to be a term)
     assert sibling_modifier("费率有没有下调保险费率", weights, said, words.rarity, words.nominal) is None
     assert sibling_modifier("帮客户整理材料", {"整理": 0.0, "材料": 2.0}, "申报材料", words.rarity, words.nominal) is None
+
+
+def test_a_record_question_names_its_notice_by_kind() -> None:
+    """“国家层面那份指导意见的文号” asks the 指导意见's record, not that of the 实施意见 citing it and ranked first."""
+    def clause(n: int, doc: str, title: str) -> Clause:
+        return Clause(n, Chunk(f"{doc}1", doc, title, (), "落实工信部等15部门的指导意见。", "004.txt", 0, 10), 1.0)
+
+    local = clause(1, "local", "关于深入推进服务型制造促进制造业高质量发展的实施意见")
+    national = clause(2, "national", "关于进一步促进服务型制造发展的指导意见")
+    assert named_record("关于国家层面关于服务型制造的那份指导意见，文号是多少？", [local, national]) is national
+    assert named_record("服务型制造的实施意见文号是多少？", [local, national]) is local
+    assert named_record("服务型制造那份文件文号是多少？", [local, national]) is local  # no kind named: the first hit

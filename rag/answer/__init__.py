@@ -191,7 +191,7 @@ class Answerer:
         result, intent, top, scored, docs = g.result, g.intent, g.top, g.scored, g.docs
         with timer.stage("score"):
             assessment = self.model.assess(g.features, gate=gate)
-            record = named_record(result.query, top[:3]) if intent.meta and top else None
+            record = named_record(result.query, top) if intent.meta and top else None
             if gate and assessment.outcome == ANSWERED and scored and leaves_open(scored[0].sentence, intent):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
             one_part = not intent.compare and len(intent.parts) == 1

@@ -376,7 +376,8 @@ def _subject(question: str) -> str:
 def named_record(question: str, hits: Sequence[Clause], share: float = 0.6) -> Clause:
     """The hit whose document a 文号/发文机关 question names: most of its title's bigrams are in the question
     (“国家那个进一步促进服务型制造发展的指导意见,文号是多少?” names the national 意见 even when the
-    provincial one that cites it ranks first); else the first hit."""
+    provincial one that cites it ranks first), else the first whose title has the kind of notice the question
+    names when the first hit's has not (“国家层面…的那份指导意见”, the first hit a 实施意见); else the first hit."""
     wanted = question_bigrams(question)
 
     def named(clause: Clause) -> float:
@@ -384,7 +385,17 @@ def named_record(question: str, hits: Sequence[Clause], share: float = 0.6) -> C
         return len(wanted & own) / len(own) if own else 0.0
 
     best = max(hits, key=named)
-    return best if named(best) >= share and named(best) > named(hits[0]) else hits[0]
+    if named(best) >= share and named(best) > named(hits[0]):
+        return best
+    kind = next((k for k in _DOC_KINDS if k in question), None)  # “那份指导意见” is not the 实施意见 that cites it
+    if kind and kind not in hits[0].chunk.title:
+        return next((h for h in hits if kind in h.chunk.title), hits[0])
+    return hits[0]
+
+
+# kinds of notice a question may name its document by, which tell two notices on one subject apart
+_DOC_KINDS = ("指导意见", "实施意见", "若干意见", "行动方案", "实施方案", "行动计划", "工作计划", "若干措施", "若干举措",
+              "管理办法", "统计公报")
 
 
 def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
