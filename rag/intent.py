@@ -277,6 +277,17 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
 
 
 _FIGURE_KINDS = frozenset({"money", "grant", "percent", "grant_rate"})
+# a figure asked per recipient (“一家企业最多能用多少”, “单个项目封顶多少”), not per year or in total …
+_PER_RECIPIENT = re.compile(r"(?:每|单)(?:个|家|户|名)(?:[^，,？?。]{0,4}?)(?:企业|项目|园区|试点|县)|一家企业|一个企业|每户|每人|一户")
+# … which a sentence states only with a per-unit word or a cap (“每家企业每年…不超过800万元”)
+_PER_STATED = re.compile(r"每|单个|单家|单项|单支|单户|最高|不超过|上限|封顶|最多|以内|户均|人均")
+
+
+def per_recipient_unstated(question: str, intent: Intent, sentence: str) -> bool:
+    """Whether ``question`` asks a figure per recipient that ``sentence`` gives only in total (“一家企业最多能用多少
+    创新券” answered by “新增发放创新券1.5亿元”)."""
+    return (bool(set(intent.fact_kinds) & (_FIGURE_KINDS | {"number"})) and bool(_PER_RECIPIENT.search(fold(question)))
+            and not _PER_STATED.search(sentence))
 
 
 def leaves_open(sentence: str, intent: Intent) -> bool:

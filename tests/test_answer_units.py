@@ -10,7 +10,8 @@ import pytest
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
 from rag.lexical import PolicyTokenizer
-from rag.intent import asks_doc_number, asks_validity, defines, leaves_open, question_bigrams, read_intent, states
+from rag.intent import (asks_doc_number, asks_validity, defines, leaves_open, per_recipient_unstated, question_bigrams,
+                        read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, named_record, quote
@@ -469,3 +470,12 @@ def test_a_record_question_names_its_notice_by_kind() -> None:
     assert named_record("关于国家层面关于服务型制造的那份指导意见，文号是多少？", [local, national]) is national
     assert named_record("服务型制造的实施意见文号是多少？", [local, national]) is local
     assert named_record("服务型制造那份文件文号是多少？", [local, national]) is local  # no kind named: the first hit
+
+
+def test_a_figure_asked_per_recipient_is_not_stated_by_a_total() -> None:
+    """“一家企业最多能用多少” is not answered by how much is issued in all; a cap or a per-unit figure answers it."""
+    q = "一转四创里说的创新券，一家企业最多能用多少？"
+    assert per_recipient_unstated(q, read_intent(q), "新增发放创新券1.5亿元、使用额1.5亿元,服务企业10000家次。")
+    assert not per_recipient_unstated(q, read_intent(q), "单家企业每年“算力券”申领不超过800万元。")
+    yearly = "十四五期间浙江财政科技投入每年要增长多少？"  # per year, not per recipient
+    assert not per_recipient_unstated(yearly, read_intent(yearly), "财政科技投入年均增长15%以上。")
