@@ -283,6 +283,21 @@ _PER_RECIPIENT = re.compile(r"(?:每|单)(?:个|家|户|名)(?:[^，,？?。]{0,
 _PER_STATED = re.compile(r"每|单个|单家|单项|单支|单户|最高|不超过|上限|封顶|最多|以内|户均|人均")
 
 
+# a grade named by its value: AAA级 (A to AAA), 四星 (a numeral before 星)
+_GRADE = re.compile(r"(A{1,3})(?=级)|([一二三四五六七八九十\d]+)(?=星)")
+
+
+def _grades(text: str) -> set[tuple[str, str]]:
+    return {("A", m.group(1)) if m.group(1) else ("星", m.group(2)) for m in _GRADE.finditer(compact(fold(text)).upper())}
+
+
+def other_grade(question: str, sentence: str) -> bool:
+    """Whether ``sentence`` speaks of another grade than every one ``question`` asks of (四星 asked, “绩效评价结果为
+    五星的…补助” stated; AAA级 asked, a rule for AA级): a rule for one grade says nothing of another."""
+    asked, stated = _grades(question), _grades(sentence)
+    return bool(asked and stated and not asked & stated and {k for k, _ in asked} & {k for k, _ in stated})
+
+
 def per_recipient_unstated(question: str, intent: Intent, sentence: str) -> bool:
     """Whether ``question`` asks a figure per recipient that ``sentence`` gives only in total (“一家企业最多能用多少
     创新券” answered by “新增发放创新券1.5亿元”)."""

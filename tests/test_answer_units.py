@@ -10,8 +10,8 @@ import pytest
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
 from rag.lexical import PolicyTokenizer
-from rag.intent import (asks_doc_number, asks_validity, defines, leaves_open, per_recipient_unstated, question_bigrams,
-                        read_intent, states)
+from rag.intent import (asks_doc_number, asks_validity, defines, leaves_open, other_grade, per_recipient_unstated,
+                        question_bigrams, read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, named_record, quote
@@ -479,3 +479,13 @@ def test_a_figure_asked_per_recipient_is_not_stated_by_a_total() -> None:
     assert not per_recipient_unstated(q, read_intent(q), "单家企业每年“算力券”申领不超过800万元。")
     yearly = "十四五期间浙江财政科技投入每年要增长多少？"  # per year, not per recipient
     assert not per_recipient_unstated(yearly, read_intent(yearly), "财政科技投入年均增长15%以上。")
+
+
+def test_a_rule_for_another_grade_does_not_answer() -> None:
+    """四星 asked, a rule for 五星 stated: not stated; a question naming both grades is answered by either."""
+    five = "对年度绩效评价结果为五星的,延续给予每年 1 亿元省财政资金补助。"
+    assert other_grade("省实验室年度绩效评价拿到四星的，每年补多少？", five)
+    assert not other_grade("省实验室评了五星，每年补多少？", five)
+    assert other_grade("评上AAA级守合同重信用企业，有没有奖金？", "浙江省 AA 级守合同重信用企业公示不满两个年度的")
+    assert not other_grade("我们AA级公示不满两年，报AAA要提交啥证明？", "浙江省 AA 级守合同重信用企业公示不满两个年度的")
+    assert not other_grade("有没有奖金？", five)  # no grade asked

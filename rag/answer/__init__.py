@@ -35,7 +35,8 @@ from rag.answer.condense import as_follow_up, condense_heuristic, format_history
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
                                   record_holds, score_units)
-from rag.intent import Intent, asks_doc_number, defines, leaves_open, per_recipient_unstated, read_intent
+from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_grade, per_recipient_unstated,
+                        read_intent)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -210,7 +211,8 @@ class Answerer:
                     or sibling_term(g.weights, answering)
                     or sibling_modifier(asked or result.query, g.weights, answering, self.retriever.rarity,
                                         self.retriever.nominal)
-                    or (one_part and per_recipient_unstated(asked or result.query, intent, scored[0].sentence))):
+                    or (one_part and per_recipient_unstated(asked or result.query, intent, scored[0].sentence))
+                    or (one_part and other_grade(asked or result.query, scored[0].sentence))):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
