@@ -39,7 +39,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
                         r"(?:最多|最高)(?:能)?(?:给|补|拿|领|奖)|"
                         r"(?:补贴|补助|奖励|奖金|资助|奖补|贴息|补偿)(?:的)?(?:标准)?(?:怎么|如何)(?:算|计算|定)"),
     # a share asked (百分之多少/几成/占比): a count or an amount in yuan does not answer it
-    "percent": re.compile(r"百分之|百分比|百分点|比例|占比|比重|几成|(?:费|税|利|增长|覆盖|普及)率(?:是|为|要|能|降到|达到)?多少"),
+    "percent": re.compile(r"百分之|百分比|百分点|比例|占比|比重|几成|(?:费|税|利|增长|覆盖|普及)率(?:是|为|要|能|降到|达到)?多少|"
+                          r"(?:增速|增幅|增长目标)[^，,？?。]{0,6}(?:多少|几)"),  # a growth asked is a rate
     # a rate of payment (“按多少比例补助”, “补贴比例”): a share stated beside a word of paying answers it
     "grant_rate": re.compile(r"(?:比例|百分之|几成|百分比)[^，,？?。]{0,3}(?:补|奖|资助|贴|给)|"
                              r"(?:补|奖|资助|贴)[^，,？?。]{0,6}(?:比例|百分之|几成|百分比)"),

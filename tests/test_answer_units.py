@@ -186,6 +186,8 @@ def test_intent_reads_what_is_asked() -> None:
     # a code asked is no quantity: “GB/T 36073-2018” answers “标准号多少” though it states no count
     assert read_intent("里面让推广的DCMM是什么标准？标准号多少？").fact_kinds == ()
     assert "number" not in read_intent("对这个名单有异议的话，该找谁？电话多少？").kinds  # a phone asked, not a count
+    assert "percent" in read_intent("2024年浙江的GDP增长目标定的是多少？").kinds  # a growth asked is a rate
+    assert not states("明确经济发展、科技创新等8个方面的主要目标。", "percent")
     assert read_intent("标准有多少项？").fact_kinds == ("number",) and read_intent("文号多少？").meta == ("docno",)
     assert not states("支持有条件的地方对春节后提前开工复工的工业企业给予奖励。", "grant")
     # a figure the question itself says is no answer to it; a year is not such a figure
