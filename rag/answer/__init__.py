@@ -205,14 +205,13 @@ class Answerer:
             if (gate and assessment.outcome == ANSWERED and scored and one_part
                     and unmentioned(intent.places, [self.retriever.document_chunks(scored[0].clause.chunk.doc_id)])):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
-            answering = "".join(s.sentence for s in scored[:3])
+            answering, judged = "".join(s.sentence for s in scored[:3]), asked or result.query
+            best = scored[0].sentence if scored else ""
             if gate and assessment.outcome == ANSWERED and (  # “2024年的呢？”, “第二批”, 个人所得税 / 工伤保险 of others
                     unmentioned(intent.years, docs) or unmentioned(intent.batches, docs)
                     or sibling_term(g.weights, answering)
-                    or sibling_modifier(asked or result.query, g.weights, answering, self.retriever.rarity,
-                                        self.retriever.nominal)
-                    or (one_part and per_recipient_unstated(asked or result.query, intent, scored[0].sentence))
-                    or (one_part and other_grade(asked or result.query, scored[0].sentence))):
+                    or sibling_modifier(judged, g.weights, answering, self.retriever.rarity, self.retriever.nominal)
+                    or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)))):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
