@@ -81,10 +81,10 @@ _KNOWN_PLACES = re.compile(
     r"温岭|临海|龙泉|江山|长三角|全国"
 )
 _APPROXIMATE = re.compile(r"(?<=[十百千万好])几")  # 十几年, 好几家: a rough number, no question (几十万 may ask: 补几十万?)
-# a figure left open (“按上年度研发费用的一定比例给予奖励”, “给予一定保费补贴”): in a notice it answers no 多少; in a
-# question it is said, not asked (“什么样的企业可以按一定比例给予奖励”)
 # a code asked (“标准号多少”, “编号是多少”, “电话多少”) is no quantity: the 多少 goes, the code word stays
 _CODE_ASKED = re.compile(r"((?<!文)(?:标准号|编号|代码|号码|电话|手机|邮编))(?:是|为)?多少")
+# a figure left open (“按上年度研发费用的一定比例给予奖励”, “给予一定保费补贴”): in a notice it answers no 多少; in a
+# question it is said, not asked (“什么样的企业可以按一定比例给予奖励”)
 _OPEN_FIGURE = re.compile(r"一定(?:的)?(?:比例|数额|金额|额度|奖励|补助|补贴|资助|保费补贴)|适当(?:奖励|补助|补贴|资助)|"
                           r"按(?:有关|相关)?(?:政策|规定)给予")  # “按有关政策给予奖励”: paid, but how much is elsewhere
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -284,6 +284,13 @@ _PER_RECIPIENT = re.compile(r"(?:每|单)(?:个|家|户|名)(?:[^，,？?。]{0,
 _PER_STATED = re.compile(r"每|单个|单家|单项|单支|单户|最高|不超过|上限|封顶|最多|以内|户均|人均")
 
 
+def per_recipient_unstated(question: str, intent: Intent, sentence: str) -> bool:
+    """Whether ``question`` asks a figure per recipient that ``sentence`` gives only in total (“一家企业最多能用多少
+    创新券” answered by “新增发放创新券1.5亿元”)."""
+    return (bool(set(intent.fact_kinds) & (_FIGURE_KINDS | {"number"})) and bool(_PER_RECIPIENT.search(fold(question)))
+            and not _PER_STATED.search(sentence))
+
+
 # a grade named by its value: AAA级 (A to AAA), 四星 (a numeral before 星)
 _GRADE = re.compile(r"(A{1,3})(?=级)|([一二三四五六七八九十\d]+)(?=星)")
 
@@ -297,13 +304,6 @@ def other_grade(question: str, sentence: str) -> bool:
     五星的…补助” stated; AAA级 asked, a rule for AA级): a rule for one grade says nothing of another."""
     asked, stated = _grades(question), _grades(sentence)
     return bool(asked and stated and not asked & stated and {k for k, _ in asked} & {k for k, _ in stated})
-
-
-def per_recipient_unstated(question: str, intent: Intent, sentence: str) -> bool:
-    """Whether ``question`` asks a figure per recipient that ``sentence`` gives only in total (“一家企业最多能用多少
-    创新券” answered by “新增发放创新券1.5亿元”)."""
-    return (bool(set(intent.fact_kinds) & (_FIGURE_KINDS | {"number"})) and bool(_PER_RECIPIENT.search(fold(question)))
-            and not _PER_STATED.search(sentence))
 
 
 def leaves_open(sentence: str, intent: Intent) -> bool:

@@ -3,9 +3,10 @@
 With an LLM the condense prompt does it.  Without one, a rule that fits how Chinese
 follow-ups are formed: “那申报截止时间呢？” keeps the *topic* of the previous question and
 asks a new *attribute* of it.  The topic of “X的Y是什么” is X (the attributive before the
-last 的); a follow-up is recognised by a leading/embedded anaphor (那、它、该政策…), a
-trailing 呢 or a short first clause ending in one (“亩均方面呢？…”), or being too short to stand alone.  “那宁波呢？” / “那2024年呢？” names nothing but
-another place or year: it asks the previous question again about that place or year.
+last 的); a follow-up is recognised by a leading/embedded anaphor (那、它、该政策、这批…), a
+trailing 呢 or a short first clause ending in one (“亩均方面呢？…”), or being too short to stand
+alone.  “那宁波呢？” / “那2024年呢？” names nothing but another place or year: it asks the previous
+question again about that place or year.
 """
 
 from __future__ import annotations

@@ -373,6 +373,11 @@ def _subject(question: str) -> str:
     return question.strip().rstrip(" ？?。！!").removesuffix("吗").removesuffix("呢") or question
 
 
+# kinds of notice a question may name its document by, which tell two notices on one subject apart
+_DOC_KINDS = ("指导意见", "实施意见", "若干意见", "行动方案", "实施方案", "行动计划", "工作计划", "若干措施", "若干举措",
+              "管理办法", "统计公报")
+
+
 def named_record(question: str, hits: Sequence[Clause], share: float = 0.6) -> Clause:
     """The hit whose document a 文号/发文机关 question names: most of its title's bigrams are in the question
     (“国家那个进一步促进服务型制造发展的指导意见,文号是多少?” names the national 意见 even when the
@@ -392,10 +397,6 @@ def named_record(question: str, hits: Sequence[Clause], share: float = 0.6) -> C
         return next((h for h in hits if kind in h.chunk.title), hits[0])
     return hits[0]
 
-
-# kinds of notice a question may name its document by, which tell two notices on one subject apart
-_DOC_KINDS = ("指导意见", "实施意见", "若干意见", "行动方案", "实施方案", "行动计划", "工作计划", "若干措施", "若干举措",
-              "管理办法", "统计公报")
 
 
 def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
