@@ -259,6 +259,23 @@ def test_a_follow_up_unmarked_as_one_that_finds_nothing_alone_is_asked_again_wit
     assert "未来工厂和智能工厂" in follow.citations[0].chunk.title, follow.citations
 
 
+def test_a_question_naming_another_notice_is_a_new_topic_whatever_its_demonstrative(answerer: Answerer) -> None:
+    """“个转企那个实施意见” points at what the question itself names: after a question on 杭州's 算力券 it is asked
+    alone (the 算力券 notice is not among what it finds), and answered from the 个转企 notice's record."""
+    question = "个转企那个省里的实施意见，文号是多少？"
+    switch = answerer.ask(question, history=[("杭州的算力券一年总共发多少？", "…")])
+    assert switch.standalone_question == question
+    assert "浙政办发〔2023〕63号" in switch.text and "个体工商户" in switch.citations[0].chunk.title, switch.text
+
+
+def test_an_unmarked_question_whose_hits_hold_the_conversations_notice_is_asked_about_it(answerer: Answerer) -> None:
+    """“有问题找谁反映？” names no notice; the 见习基地 公示 the conversation is on is among its hits, so it is asked
+    about that topic.  A question that finds the conversation's notice nowhere stays as asked."""
+    history = [("第六批省级见习示范基地的公示多久？到哪天结束？", "…")]
+    assert answerer.standalone("有问题找谁反映？", history) == "关于第六批省级见习示范基地的公示多久，有问题找谁反映？"
+    assert answerer.standalone("杭州的算力券一年总共发多少？", history) == "杭州的算力券一年总共发多少？"
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

@@ -12,7 +12,7 @@ from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sib
 from rag.lexical import PolicyTokenizer
 from rag.intent import (asks_doc_number, asks_validity, defines, leaves_open, other_grade, per_recipient_unstated,
                         question_bigrams, read_intent, states)
-from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, topic
+from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, named_record, quote
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
@@ -171,10 +171,13 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("欠了好几家银行的钱，方案里有什么说法？").fact_kinds == ()
     assert read_intent("有效期多长？").meta == ("valid",) and read_intent("证书还在有效期，还看得分吗？").meta == ()
     assert read_intent("有有效期内的高企证书，还用看分吗？").fact_kinds == ()  # a condition stated, no date asked
+    assert read_intent("手上有张没过期的高企证书，还要看分数吗？").meta == ()  # nor does a certificate 没过期
+    assert read_intent("这个证书什么时候过期？").meta == ("valid",)
     assert read_intent("纸质材料要打几份？").fact_kinds == ("number",) and states("须打印纸质件4份并盖章", "number")
     assert "procedure" in read_intent("高企在网上从哪里报？").kinds and "contact" in read_intent("入口怎么找？").kinds
     # “能直接打电话提异议吗” asks whether a phone call will do, not for a number; “该打哪个电话” asks one
     assert "contact" not in read_intent("我想直接打电话提异议，行不行？").kinds and "contact" in read_intent("该打哪个电话？").kinds
+    assert "contact" not in read_intent("我有异议，打个电话说一下行不行？").kinds
     assert "list" in read_intent("追溯体系主要管哪几类？").kinds and not read_intent("主要管哪几类？").fact_kinds
     assert read_intent("高企认定要什么条件？另外补贴多少钱？").parts == ("高企认定要什么条件", "补贴多少钱")
     assert read_intent("小区里装电梯补多少？").places == ()  # 小区 is no place
@@ -328,6 +331,8 @@ def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
     assert not is_follow_up("个体工商户转型升级为企业有哪些支持政策？")
     assert is_follow_up("亩均方面呢？亩均税收和亩均增加值要到多少？")  # a short opening clause in 呢 leaves the topic out
     assert is_follow_up("这里面浙江有哪几个集群上榜？") and is_follow_up("这批一共拟认定多少个？")  # 这里面, 这批 point back
+    assert opens_as_follow_up("这事是哪个部门牵头的？") and opens_as_follow_up("那申报截止时间呢？")
+    assert is_follow_up("个转企那个实施意见文号多少？") and not opens_as_follow_up("个转企那个实施意见文号多少？")
     assert not is_follow_up("《关于支持信息服务业稳进提质的实施意见》是谁印发的？文号呢？落款盖的谁的章？")
     history = [("国家科技型中小企业评价的申报条件是什么？", "…")]
     assert condense_heuristic("那申报截止时间呢？", history) == "关于国家科技型中小企业评价，申报截止时间？"

@@ -31,7 +31,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag.answer.answerability import (ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features,
                                       sibling_modifier, sibling_term, unmentioned)
-from rag.answer.condense import as_follow_up, condense_heuristic, format_history
+from rag.answer.condense import (
+    as_follow_up, condense_heuristic, format_history, history_topic, is_follow_up, opens_as_follow_up,
+)
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
                                   record_holds, score_units)
@@ -362,7 +364,26 @@ class Answerer:
                     return rewritten[0].strip()
             except Exception as exc:  # condense failure: rule-based rewrite instead
                 notes.append(describe_error(exc, fallback="已改用规则改写追问"))
-        return condense_heuristic(question, history)
+        return self._resolve(question, history)
+
+    def _resolve(self, question: str, history: Sequence[tuple[str, str]]) -> str:
+        """The rule-based rewrite (:func:`condense_heuristic`), for a question whose opening marks it a follow-up.
+        Any other question in a conversation leans on it only if what it finds alone includes the conversation's
+        notice (the top hit of :func:`history_topic`): “个转企那个实施意见文号多少？” after a question on 算力券 is a
+        new topic, however its 那个 reads; “有问题找谁反映？” after one on a 公示 is not, though nothing marks it.
+        Unmarked, it is asked about the topic (:func:`as_follow_up`) unless it already finds that notice first."""
+        if opens_as_follow_up(question):
+            return condense_heuristic(question, history)
+        current = history_topic(history)
+        if not current:
+            return question
+        found = [h.chunk.doc_id for h in self.retriever.retrieve(question).hits[: self.cfg.answer.follow_up_hits]]
+        topic_hits = self.retriever.retrieve(current).hits
+        if not topic_hits or topic_hits[0].chunk.doc_id not in found:
+            return question
+        if is_follow_up(question):
+            return condense_heuristic(question, history)
+        return question if found[0] == topic_hits[0].chunk.doc_id else as_follow_up(question, history) or question
 
     def _pack(self, hits: Sequence[Hit]) -> list[Clause]:
         a = self.cfg.answer

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from rag.intent import QUESTION_WORDS, Intent, read_intent
 
 _LEADING_ANAPHOR = re.compile(
-    r"^(?:那么|那|那这个|那个|这个|这项|这些|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问)"
+    r"^(?:那么|那|那这个|那个|这个|这项|这些|这件?事|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问)"
     r"(?:政策|文件|通知|措施|意见|规定|项目)?的?[,，、]?"
 )
-_EMBEDDED_ANAPHOR = re.compile(r"它|该(?:政策|文件|通知|措施|意见|规定|项目)|这个|那个|上述|这项|此项|这些|这里[面头]|这[批份]")
+_EMBEDDED_ANAPHOR = re.compile(r"它|这件?事|该(?:政策|文件|通知|措施|意见|规定|项目)|这个|那个|上述|这项|此项|这些|这里[面头]|这[批份]")
 _PUNCT = " ？?。！!，,、：:"
 _OPENING_NE = re.compile(r"^[^？?，,。]{1,8}呢[？?，,]")  # a short first clause ending in 呢
 _SHORT = 6  # a question of at most this many content characters cannot stand alone
@@ -30,15 +30,21 @@ def _core(question: str) -> str:
     return QUESTION_WORDS.sub("", question).strip(_PUNCT)
 
 
-def is_follow_up(question: str) -> bool:
+def opens_as_follow_up(question: str) -> bool:
+    """Marked as a follow-up by how it opens or by its shortness: it cannot be read alone whatever it names."""
     q = question.strip()
     return bool(
         _LEADING_ANAPHOR.match(q)
-        or _EMBEDDED_ANAPHOR.search(q)
         or (q.rstrip(_PUNCT).endswith("呢") and len(q) <= 15)
         or _OPENING_NE.match(q) is not None  # “亩均方面呢？亩均税收…要到多少？”: it opens on the topic left out
         or len(_core(q)) <= _SHORT
     )
+
+
+def is_follow_up(question: str) -> bool:
+    """Marked as a follow-up: by its opening (:func:`opens_as_follow_up`) or by an anaphor inside it, which may
+    also just point at what the question itself names (“个转企那个实施意见…”)."""
+    return opens_as_follow_up(question) or bool(_EMBEDDED_ANAPHOR.search(question.strip()))
 
 
 _CLAUSE = re.compile(r"[,，?？;；]")
