@@ -101,7 +101,7 @@ _EXCEPT = re.compile(r"(?:^|(?<=[，,。？?]))除了[^，,？?。]{1,30}[，,]"
 _EACH = re.compile(r"分别|各自|各是|各有|各(?=几|多少|定)")
 _CONJ = re.compile(r"[和与跟及、]")
 _EDGE = re.compile(r"[的里在上对中]")  # what ends the first conjunct's context / the last conjunct's tail
-_PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有|此外|以及|同时|顺便问一下|顺便问|再问一下|那么)[，,]?")
+_PART_SPLIT = re.compile(r"[？?]|[；;]|，?(?:另外|还有(?!没)|此外|以及|同时|顺便问一下|顺便问|再问一下|那么)[，,]?")
 
 
 @dataclass(frozen=True)

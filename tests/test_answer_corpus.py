@@ -276,6 +276,17 @@ def test_an_unmarked_question_whose_hits_hold_the_conversations_notice_is_asked_
     assert answerer.standalone("杭州的算力券一年总共发多少？", history) == "杭州的算力券一年总共发多少？"
 
 
+def test_a_multi_part_questions_place_counts_as_named_when_the_answering_document_names_it(answerer: Answerer) -> None:
+    """“…一共多少个？浙江有哪几个？”: the count's clause never says 浙江, the list in the same notice does, so the
+    place is not missing; “宁波有没有类似的算力券？一年能领多少？” names a place 杭州's notice never does."""
+    named = "2022年国家级创新型集群名单一共多少个？浙江有哪几个？"
+    assert answerer.features(named)["clause_qualifiers_missing"] == 0.0
+    assert answerer.ask(named).outcome == "answered"
+    elsewhere = "宁波有没有类似的算力券？一年能领多少？"
+    assert answerer.features(elsewhere)["clause_qualifiers_missing"] == 1.0
+    assert answerer.ask(elsewhere).outcome == "not_stated"
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

@@ -13,7 +13,9 @@ user-worded ones.  The features below ask instead what a careful reader asks:
 - ``stated_lexical`` / ``stated_cos``: how close the best units that *do* state that kind are
   to the question (an amount for another object — “每年新增200项” for “每个项目奖多少”);
 - ``qualifiers_missing`` / ``clause_qualifiers_missing``: the share of places/years named in
-  the question that the top documents / the best clause never name (宁波 asked, 杭州 answered);
+  the question that the top documents / the best clause never name (宁波 asked, 杭州 answered); for a question of
+  several parts, the best unit's whole document (“一共多少个？浙江有哪几个？”: the count's clause never says 浙江,
+  the list beside it does);
 - ``words_missing``: the IDF-weighted share of the question's words (those the corpus uses at all) that
   the top documents never use (残疾人 asked of notices without it; a word no clause holds, 工伤, weighs nothing);
 - ``legs_agree``: whether the dense and the lexical leg put the same clause first;
@@ -90,10 +92,18 @@ def features(
         "legs_agree": float(dense_first.chunk_id == first.chunk_id == lexical_first.chunk_id),
         "margin": best.score - scored[1].score if len(scored) > 1 else 0.0,
         "stated_cos": max((s.dense for s in scored[:top_stated] if s.states_kind), default=0.0),
-        "clause_qualifiers_missing": best.qualifiers_missing,
+        "clause_qualifiers_missing": _parts_qualifiers_missing(intent, scored, documents) if len(intent.parts) > 1
+        else best.qualifiers_missing,
         "words_missing": (sum(w for word, w in word_weights.items() if word not in doc_text) / sum(word_weights.values())
                           if any(word_weights.values()) else 0.0),
     }
+
+
+def _parts_qualifiers_missing(intent: Intent, scored: Sequence[Scored], documents: Sequence[Sequence[Chunk]]) -> float:
+    """``clause_qualifiers_missing`` of a question of several parts: each part may be answered by another clause."""
+    doc = next((d for d in documents if d and d[0].doc_id == scored[0].clause.chunk.doc_id), ())
+    text = compact(" ".join(context_text(c) + (c.doc_number or "") + c.text for c in doc))
+    return sum(q not in text for q in intent.qualifiers) / len(intent.qualifiers) if intent.qualifiers else 0.0
 
 
 def unmentioned(names: Sequence[str], documents: Sequence[Sequence[Chunk]]) -> bool:
