@@ -287,6 +287,15 @@ def test_a_multi_part_questions_place_counts_as_named_when_the_answering_documen
     assert answerer.ask(elsewhere).outcome == "not_stated"
 
 
+def test_a_record_question_naming_two_notices_answers_from_both_records(answerer: Answerer) -> None:
+    """One notice's clauses fill the top hits; the other is found by the words naming it, and each record is given."""
+    answer = answerer.ask("人工智能产业的指导意见和科技成果转化的意见，文号分别是多少？")
+    assert answer.outcome == "answered"
+    assert "浙政办发〔2023〕65号" in answer.text and "浙政办发〔2023〕64号" in answer.text, answer.text
+    validity = answerer.ask("去杠杆行动方案和重要产品追溯那个实施意见，各自从哪天开始施行？")
+    assert "2016年9月9日" in validity.text and "2016年8月31日" in validity.text, validity.text
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

@@ -14,7 +14,9 @@ from rag.intent import (asks_doc_number, asks_validity, defines, leaves_open, ot
                         question_bigrams, read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
-from rag.answer.extractive import EXTRACT_LABEL, GAP, Scored, choose, is_file_name, named_record, quote
+from rag.answer.extractive import (
+    EXTRACT_LABEL, GAP, Extract, Scored, choose, is_file_name, merge_extracts, named_record, notice_names, quote, title_match,
+)
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
 from rag.answer.validity import validity_lines
 from rag.answer.verify import facts, normalise_markers, supported, verify
@@ -498,3 +500,21 @@ def test_a_rule_for_another_grade_does_not_answer() -> None:
     assert other_grade("评上AAA级守合同重信用企业，有没有奖金？", "浙江省 AA 级守合同重信用企业公示不满两个年度的")
     assert not other_grade("我们AA级公示不满两年，报AAA要提交啥证明？", "浙江省 AA 级守合同重信用企业公示不满两个年度的")
     assert not other_grade("有没有奖金？", five)  # no grade asked
+
+
+def test_a_question_naming_two_notices_by_kind_is_divided_at_each_kind() -> None:
+    """Each notice is named by the words just before its kind, in the same clause: not the issuer every title has."""
+    q = "2016年8月10日省政府办公厅同一天发了去杠杆方案和重要产品追溯的实施意见，两份分别从哪天开始执行？"
+    assert notice_names(q) == [("同一天发了去杠杆", "方案"), ("和重要产品追溯的", "实施意见")]
+    assert notice_names("湖州十百千万2023年工作计划的文号是多少？") == []  # one notice: named_record decides
+    plan, notice = "浙江省供给侧结构性改革去杠杆行动方案(2016—2017年)", "关于印发浙江省供给侧结构性改革去杠杆行动方案的通知"
+    assert title_match("同一天发了去杠杆", "方案", plan) > title_match("同一天发了去杠杆", "方案", notice) > 0
+    assert title_match("和那份", "意见", "关于加快人工智能产业发展的指导意见") == 0  # the kind alone names nothing
+
+
+def test_two_records_merge_under_one_label_and_a_shared_clause_keeps_both_units() -> None:
+    one = Extract(f"{EXTRACT_LABEL}\n文件：《甲》\n文号：甲〔2016〕1号[1]", {1: "甲〔2016〕1号"})
+    two = Extract(f"{EXTRACT_LABEL}\n文件：《乙》\n文号：乙〔2016〕2号[1]", {1: "乙〔2016〕2号"})
+    merged = merge_extracts([one, two])
+    assert merged.text.count(EXTRACT_LABEL) == 1 and "《甲》" in merged.text and "《乙》" in merged.text
+    assert merged.quotes == {1: f"甲〔2016〕1号{GAP}乙〔2016〕2号"}

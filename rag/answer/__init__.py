@@ -35,8 +35,8 @@ from rag.answer.condense import (
     as_follow_up, condense_heuristic, format_history, history_topic, is_follow_up, opens_as_follow_up,
 )
 from rag.answer.context import Clause, pack, render
-from rag.answer.extractive import (Extract, Scored, choose, named_record, not_found_text, not_stated_text, quote, record_answer,
-                                  record_holds, score_units)
+from rag.answer.extractive import (Extract, Scored, choose, merge_extracts, named_record, not_found_text, not_stated_text,
+                                  notice_names, quote, record_answer, record_holds, score_units, title_match)
 from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_grade, per_recipient_unstated,
                         read_intent)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
@@ -98,7 +98,11 @@ class Evidence:
     intent: Intent
     scored: list[Scored]
     assessment: Assessment
-    record: Clause | None = None  # a 文号/发文机关 question: the hit whose document it asks about
+    records: tuple[Clause, ...] = ()  # a 文号/发文机关 question: the hits whose documents it asks about (one or two)
+
+    @property
+    def record(self) -> Clause | None:
+        return self.records[0] if self.records else None
 
 
 class _Timer:
@@ -194,10 +198,14 @@ class Answerer:
         result, intent, top, scored, docs = g.result, g.intent, g.top, g.scored, g.docs
         with timer.stage("score"):
             assessment = self.model.assess(g.features, gate=gate)
-            record = named_record(result.query, top) if intent.meta and top else None
+            records = self._named_records(result.query, top, g.clauses) if intent.meta and top else ()
+            record = records[0] if records else None
             if gate and assessment.outcome == ANSWERED and scored and leaves_open(scored[0].sentence, intent):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
             one_part = not intent.compare and len(intent.parts) == 1
+            if gate and assessment.outcome == NOT_STATED and record is not None and not intent.fact_kinds:
+                # only fields of the record asked: the record answers, however its clauses match the wording
+                assessment = dataclasses.replace(assessment, outcome=ANSWERED)
             if gate and assessment.outcome == ANSWERED and record is not None:
                 document = self._record_document(record.chunk)
                 no_docno = asks_doc_number(result.query) and not record_holds(("docno",), record.chunk, document)
@@ -218,7 +226,7 @@ class Answerer:
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it
-        return Evidence(result.query, g.clauses, intent, scored, assessment, record)
+        return Evidence(result.query, g.clauses, intent, scored, assessment, records)
 
     def stream(
         self, question: str, history: Sequence[tuple[str, str]] = (), filters: Any = None, as_of: date | None = None
@@ -304,12 +312,33 @@ class Answerer:
         """The extractive text for ``outcome``; may append document clauses to ``clauses`` (record answers)."""
         if outcome == NOT_STATED:
             return not_stated_text(ev.standalone, ev.intent, ev.scored[0])
-        if ev.intent.meta and ev.record is not None:
-            target = ev.record
-            number = _numbering(clauses, target)
-            return record_answer(ev.intent, target.chunk, ev.scored[0], self._record_document(target.chunk),
-                                 lambda c: number(c).n)
+        if ev.intent.meta and ev.records:
+            parts = []
+            best = ev.scored[0] if len(ev.records) == 1 else None  # two notices' records are the whole answer
+            for target in ev.records:
+                number = _numbering(clauses, target)
+                parts.append(record_answer(ev.intent, target.chunk, best, self._record_document(target.chunk),
+                                           lambda c, number=number: number(c).n))
+            return merge_extracts(parts)
         return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses)))
+
+    def _named_records(self, query: str, top: Sequence[Clause], clauses: list[Clause]) -> tuple[Clause, ...]:
+        """The hits whose documents a 文号/日期 question asks about: one per notice it names by kind when it names two
+        (:func:`notice_names`), each the best-fitting top hit's, else the first hit of the words naming it asked
+        alone (one notice's clauses can fill every top place), appended to ``clauses``; else :func:`named_record`."""
+        picked: list[Clause] = []
+        for words, kind in notice_names(query):
+            words = " ".join([words, *(w for _, meant in self.retriever.aliases(words) for w in meant)])  # AI → 人工智能
+            hit = max(top, key=lambda c: title_match(words, kind, c.chunk.title))
+            if not title_match(words, kind, hit.chunk.title):
+                found = next(iter(self.retriever.retrieve(words + kind).hits), None)
+                if found is None or not title_match(words, kind, found.chunk.title):
+                    continue
+                hit = Clause(len(clauses) + 1, found.chunk, found.score, scores=found.scores)
+                clauses.append(hit)
+            if all(hit.chunk.doc_id != p.chunk.doc_id for p in picked):
+                picked.append(hit)
+        return tuple(picked) if len(picked) > 1 else (named_record(query, top),)
 
     def _record_document(self, record: Chunk) -> list[Chunk]:
         """The chunks a document record's fields are found in: an attached plan/bulletin's 文号 and signature are

@@ -303,7 +303,7 @@ def _cn_date(iso: str) -> str:
 
 
 def record_answer(
-    intent: Intent, record: Chunk, best: Scored, document: Sequence[Chunk], number: Callable[[Chunk], int],
+    intent: Intent, record: Chunk, best: Scored | None, document: Sequence[Chunk], number: Callable[[Chunk], int],
 ) -> Extract:
     """Answer a 文号/发文机关/日期/有效期 question from the document record ``record`` carries (the document the
     question names, else the top hit's: :func:`named_record`).
@@ -311,7 +311,7 @@ def record_answer(
     Each field is given as the record holds it, followed by the clause that states it
     (``number(chunk)`` adds that clause to the context and returns its [n]); the validity
     sentence is quoted verbatim.  Fields the record lacks are said to be missing, not guessed.
-    The best-scoring unit is quoted after the record: the question may ask more than the
+    The best-scoring unit ``best`` is quoted after the record: the question may ask more than the
     record holds (“文号多少？异议寄到哪里？”), or about a document the notice only cites.
     """
     c = record
@@ -343,12 +343,24 @@ def record_answer(
             lines.append(f"施行与有效期：“{neutralise_markers(unit)}”[{n}]")
         else:
             lines.append("施行与有效期：文件中未写明")
-    unit = best.sentence.strip()
-    if not any(unit in q for q in quotes.values()):
+    unit = best.sentence.strip() if best is not None else ""
+    if unit and not any(unit in q for q in quotes.values()):
         n = best.clause.n
         quotes[n] = quotes[n] + GAP + unit if n in quotes else unit
         lines.append(f"“{neutralise_markers(unit)}”[{n}]")
     return Extract("\n".join([EXTRACT_LABEL, *lines]), quotes)
+
+
+def merge_extracts(extracts: Sequence[Extract]) -> Extract:
+    """One answer from several (a record per notice named), under one label; a clause quoted by two keeps both units."""
+    if len(extracts) == 1:
+        return extracts[0]
+    lines, quotes = [EXTRACT_LABEL], {}
+    for e in extracts:
+        lines += e.text.splitlines()[1:]
+        for n, unit in e.quotes.items():
+            quotes[n] = unit if n not in quotes or unit in quotes[n] else quotes[n] + GAP + unit
+    return Extract("\n".join(lines), quotes)
 
 
 def record_holds(meta: Sequence[str], record: Chunk, document: Sequence[Chunk]) -> bool:
@@ -397,6 +409,32 @@ def named_record(question: str, hits: Sequence[Clause], share: float = 0.6) -> C
         return next((h for h in hits if kind in h.chunk.title), hits[0])
     return hits[0]
 
+
+
+# a notice named by its kind (“那份指导意见”, “去杠杆行动方案”): where a question naming two notices divides
+_NOTICE_KIND = re.compile(r"(?:指导|实施|若干)?意见|(?:行动|实施|工作)?(?:方案|计划)|(?:若干)?(?:措施|举措)|(?:管理)?办法|"
+                          r"(?:统计)?公报|通知")
+NAMING_CHARS = 8  # the words naming a notice: at most this many characters before its kind, in the same clause …
+_NAMING = re.compile(r"[，,。？?；;]")  # … (“省政府办公厅同一天发了去杠杆方案”: 去杠杆, not the issuer every title has)
+NAMED_BIGRAMS = 2  # title bigrams the words before a notice's kind must share to name it (成果转化 → …科技成果转化…)
+
+
+def notice_names(question: str) -> list[tuple[str, str]]:
+    """(words, kind) for each notice a question names by its kind, when it names two or more (“AI产业那份指导意见和
+    成果转化那份意见，各是几号文？” → (省里AI产业那份, 指导意见), (和成果转化那份, 意见)); else none."""
+    kinds = list(_NOTICE_KIND.finditer(question))
+    starts = [0, *(k.end() for k in kinds)]
+    return ([(_NAMING.split(question[a: k.start()])[-1][-NAMING_CHARS:], k.group()) for a, k in zip(starts, kinds)]
+            if len(kinds) > 1 else [])
+
+
+def title_match(words: str, kind: str, title: str) -> int:
+    """How well ``title`` fits a notice named by ``words`` and ``kind``: title bigrams shared with the words (0 below
+    :data:`NAMED_BIGRAMS`), one more when the title has the kind and one more when it is the title's own kind (the
+    行动方案 itself, not the 关于印发…行动方案的通知 whose record lacks the plan's own clauses)."""
+    shared = len(question_bigrams(words) & text_bigrams(title))
+    own = [k.group() for k in _NOTICE_KIND.finditer(title)]
+    return shared + (kind in title) + bool(own and kind in own[-1]) if shared >= NAMED_BIGRAMS else 0
 
 
 def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
