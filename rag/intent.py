@@ -63,7 +63,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
 _META: dict[str, re.Pattern[str]] = {
     # a department asked about as the notice's author: a verb of issuing follows (“有意见找哪些部门” asks a contact)
     "issuer": re.compile(r"(?:(?:哪个|哪些|哪几个|哪家)(?:部门|单位|机关)|哪几家)[^，,？?。]{0,6}?(?:发|印发|发布|出的|下发|公示|搞|盖章)|"
-                         r"谁发|谁印发|谁出的|发文(?:单位|机关|部门)|发布(?:单位|机关|部门)|印发(?:单位|机关)|联合(?:发|印发|发布)|公示的"),
+                         r"谁发|谁印发|谁出的|谁盖的?章|盖的?(?:是)?(?:谁|哪个部门|哪家)的?章|发文(?:单位|机关|部门)|发布(?:单位|机关|部门)|印发(?:单位|机关)|联合(?:发|印发|发布)|公示的"),
     "docno": re.compile(r"文号|几号文|什么文|发文字号|哪个文件|编号"),
     "issued": re.compile(r"(?:什么时候|啥时候|何时|哪天|哪一天)(?:发|印发|发布|出台|下发|公布)|印发(?:日期|时间)|发布(?:日期|时间)|发文(?:日期|时间)|成文"),
     # “有效期多长”, not “证书还在有效期”/“没过期的证书”: the validity asked, not a condition stated

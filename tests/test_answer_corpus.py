@@ -296,6 +296,14 @@ def test_a_record_question_naming_two_notices_answers_from_both_records(answerer
     assert "2016年9月9日" in validity.text and "2016年8月31日" in validity.text, validity.text
 
 
+def test_an_issuer_answer_names_the_department_that_sealed_the_notice_for_it(answerer: Answerer) -> None:
+    """A 领导小组办公室 has no seal of its own: its notice is signed “(浙江省经济和信息化厅代章)”, which the record
+    answer gives beside the issuer and cites."""
+    answer = answerer.ask("支持信息服务业稳进提质的实施意见是谁盖的章？")
+    assert answer.outcome == "answered" and "盖章：浙江省经济和信息化厅代章" in answer.text, answer.text
+    assert any("代章" in c.quote for c in answer.citations), answer.citations
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

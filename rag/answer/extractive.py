@@ -302,6 +302,9 @@ def _cn_date(iso: str) -> str:
     return f"{int(y)}年{int(m)}月{int(d)}日"
 
 
+_SEALED_BY = re.compile(r"[(（][^()（）\n]{2,30}代章[)）]")  # the department that sealed a notice for its issuer
+
+
 def record_answer(
     intent: Intent, record: Chunk, best: Scored | None, document: Sequence[Chunk], number: Callable[[Chunk], int],
 ) -> Extract:
@@ -331,7 +334,10 @@ def record_answer(
     if c.doc_number or "docno" in wants or "issuer" in wants:  # the 文号 names the document whatever was asked
         lines.append(f"文号：{c.doc_number}{cite(c.doc_number)}" if c.doc_number else "文号：文件中未写明")
     if "issuer" in wants:
+        sealed = next((m.group() for ch in document for m in [_SEALED_BY.search(ch.text)] if m), "")
         lines.append(f"发文机关：{c.issuer}{cite(c.issuer)}" if c.issuer else "发文机关：文件中未写明")
+        if sealed:  # a 领导小组办公室 without a seal of its own signs “(浙江省经济和信息化厅代章)”
+            lines.append(f"盖章：{sealed.strip('()（）')}{cite(sealed)}")
     if "issued" in wants or "issuer" in wants or "docno" in wants:
         lines.append(f"成文日期：{_cn_date(c.date)}{cite(_cn_date(c.date))}" if c.date else "成文日期：文件中未写明")
     if "valid" in wants:
