@@ -304,6 +304,13 @@ def test_an_issuer_answer_names_the_department_that_sealed_the_notice_for_it(ans
     assert any("代章" in c.quote for c in answer.citations), answer.citations
 
 
+def test_a_part_without_the_year_a_later_part_asks_is_not_answered_by_that_years_target(answerer: Answerer) -> None:
+    """“5G基站现在建了多少？2027年要建到多少？”: the 2027 target answers the second part; the first is the
+    bulletin's count of stations built, from another notice."""
+    answer = answerer.ask("咱们省现在5G基站一共建了多少？到2027年计划建到多少？")
+    assert "17.1 万个" in answer.text and "29 万个" in answer.text, answer.text
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

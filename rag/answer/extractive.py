@@ -79,9 +79,7 @@ def score_units(
     out: list[Scored] = []
     for rank, clause in enumerate(clauses):
         chunk = clause.chunk
-        everywhere = compact(" ".join([context_text(chunk), chunk.doc_number or "", chunk.text]))
-        missing = (sum(q not in everywhere for q in intent.qualifiers) / len(intent.qualifiers)
-                   if intent.qualifiers else 0.0)
+        missing = _missing(intent.qualifiers, clause)
         for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk), aliases):
             if is_title(m.text, chunk.title) or is_file_name(m.text) or any(ins in m.text for ins in chunk.instructions):
                 continue  # a title or a file name answers nothing; text addressing an assistant is never quoted
@@ -166,21 +164,28 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
     lists = False
     asked = [question_bigrams(part) for part in intent.parts]
     shared = set.intersection(*asked)  # what every part asks too (“…的数量目标各是多少”): not what tells them apart
-    for part, own in zip(intent.parts, asked) if len(intent.parts) > 1 else ():
+    reads = [read_intent(part) for part in intent.parts]  # a part is read like a question of its own
+    for at, (asks, own) in enumerate(zip(reads, asked) if len(intent.parts) > 1 else ()):
         wanted = (own - shared) or own
-        asks = read_intent(part)  # a part is read like a question of its own
         kinds = asks.fact_kinds
+        # a part names its own places/years and those of the parts before it (“2022年浙江软件收入多少？在全国排第几？”);
+        # a year only a later part names is that part's (“浙江5G基站建了多少？2027年要建到多少？”)
+        named = list(dict.fromkeys(q for r in reads[: at + 1] for q in r.qualifiers))
+        later = [y for r in reads[at + 1:] for y in r.years if y not in named]
 
         def fit(s: Scored) -> float:
             overlap = len(wanted & text_bigrams(s.sentence)) / len(wanted) if wanted else 0.0
             stated = not kinds or any(states(s.sentence, k, asks.said) for k in kinds)
-            return s.score + overlap - cfg.kind_penalty * (not stated)
+            return (s.score + cfg.qualifier_penalty * (s.qualifiers_missing - _missing(named, s.clause)
+                                                       - any(q in compact(s.sentence) for q in later))
+                    + overlap - cfg.kind_penalty * (not stated))
 
         pick = max(scored[: cfg.part_candidates], key=fit)
         # a unit of a clause already quoted that fits nearly as well answers the part without another
         # citation (the second figure of “…多少项目？技改投资和覆盖率目标呢？” sits in the same clause)
         quoted = {c.clause.n for c in chosen}
-        near = max((s for s in scored if s.clause.n in quoted), key=fit)
+        near = max((s for s in scored if s.clause.n in quoted and not any(q in compact(s.sentence) for q in later)),
+                   key=fit, default=pick)  # not the unit that answers a later part's year
         if pick.clause.n not in quoted and fit(near) >= fit(pick) - cfg.part_quoted_margin:
             pick = near
         if pick in chosen:  # the unit quoted for an earlier part: the part's own unit of that clause, if it fits nearly as well
@@ -193,6 +198,13 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
         elif pick not in chosen:
             chosen.append(pick)
     return chosen if lists else chosen[: cfg.extract_sentences + 1]
+
+
+def _missing(names: Sequence[str], clause: Clause) -> float:
+    """The share of ``names`` (places, years) that ``clause`` never names, in its text, headings or 文号."""
+    chunk = clause.chunk
+    everywhere = compact(" ".join([context_text(chunk), chunk.doc_number or "", chunk.text]))
+    return sum(n not in everywhere for n in names) / len(names) if names else 0.0
 
 
 def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig, next_items: NextItems | None) -> list[Scored]:
