@@ -311,6 +311,13 @@ def test_a_part_without_the_year_a_later_part_asks_is_not_answered_by_that_years
     assert "17.1 万个" in answer.text and "29 万个" in answer.text, answer.text
 
 
+def test_each_part_of_a_notice_question_quotes_the_unit_stating_what_it_asks(answerer: Answerer) -> None:
+    """A 公示's preamble shares the question's words (名单, 公示, 有意见) but states no day and no phone: the part
+    asking 哪天截止 quotes the 公示时间 and the part asking 打哪个电话 the 联系人 line."""
+    answer = answerer.ask("省里未来工厂和智能工厂认定名单的公示，哪天截止？对名单有意见打哪个电话？")
+    assert "1 月18 日" in answer.text and "0571-87056296" in answer.text, answer.text
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

@@ -174,11 +174,12 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
         later = [y for r in reads[at + 1:] for y in r.years if y not in named]
 
         def fit(s: Scored) -> float:
-            overlap = len(wanted & text_bigrams(s.sentence)) / len(wanted) if wanted else 0.0
+            own_words = wanted - text_bigrams(s.clause.chunk.title)  # the notice's name finds it, not the unit in it
+            overlap = len(own_words & text_bigrams(s.sentence)) / len(own_words) if own_words else 0.0
             stated = not kinds or any(states(s.sentence, k, asks.said) for k in kinds)
             return (s.score + cfg.qualifier_penalty * (s.qualifiers_missing - _missing(named, s.clause)
                                                        - any(q in compact(s.sentence) for q in later))
-                    + overlap - cfg.kind_penalty * (not stated))
+                    + overlap - cfg.part_kind_penalty * (not stated))
 
         pick = max(scored[: cfg.part_candidates], key=fit)
         # a unit of a clause already quoted that fits nearly as well answers the part without another
