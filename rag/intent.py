@@ -91,7 +91,7 @@ _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _SAID_FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 _IN_CHARGE = re.compile(r"牵头|负责|主管|责任|协调|对接|受理|审核|承办|落实")
 # “和/跟…比” within one clause of the question; “比上年/同比” is a growth rate, not two things compared
-_COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|一样吗|哪个(?:多|高|大|早)|相比|"
+_COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|一样吗|不一样|两边|都提到|都有提|哪[个份]写|哪个(?:多|高|大|早)|相比|"
                       r"[和跟与][^，,。？?；;！!]{1,20}比(?!上年|去年|前年|上一年|往年)")
 # “多少家民营跨国公司和领航企业”: one question word, two things counted
 _JOINED = re.compile(r"(?:多少|几)[^？?，,。；;]{0,12}[和与及、][^？?，,。；;]{1,12}")

@@ -318,6 +318,14 @@ def test_each_part_of_a_notice_question_quotes_the_unit_stating_what_it_asks(ans
     assert "1 月18 日" in answer.text and "0571-87056296" in answer.text, answer.text
 
 
+def test_a_comparison_quotes_the_other_notice_even_when_it_states_no_figure(answerer: Answerer) -> None:
+    """“两边写的有啥不一样” compares: 杭州's 算力券 clause states amounts, the province's only that 市县 may issue
+    “AI算力券”; that clause is the other side of the comparison and is quoted too."""
+    answer = answerer.ask("杭州那份人工智能若干措施和省里的人工智能指导意见都提到算力券，两边写的有啥不一样？")
+    titles = {c.chunk.title for c in answer.citations}
+    assert "AI算力券" in answer.text and len(titles) == 2, answer.text
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

@@ -180,6 +180,7 @@ def test_intent_reads_what_is_asked() -> None:
     # “能直接打电话提异议吗” asks whether a phone call will do, not for a number; “该打哪个电话” asks one
     assert "contact" not in read_intent("我想直接打电话提异议，行不行？").kinds and "contact" in read_intent("该打哪个电话？").kinds
     assert "contact" not in read_intent("我有异议，打个电话说一下行不行？").kinds
+    assert read_intent("省里和杭州都提到算力券，两边说法有什么不一样？").compare  # 不一样 / 两边 / 都提到 compare
     assert read_intent("那份实施意见是谁盖的章？").meta == ("issuer",) == read_intent("落款盖的谁的章？").meta
     assert len(read_intent("外资研发中心落户杭州的话，杭州市里还有没有额外的配套奖励？").parts) == 1  # 还有没有 starts no part
     assert len(read_intent("申报截止是哪天？还有，要交几份材料？").parts) == 2

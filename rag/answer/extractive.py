@@ -155,12 +155,13 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
     the best unit for each part (scored by the part's own bigrams and kind)."""
     chosen: list[Scored] = [scored[0]]
     if intent.compare:
-        docs = {scored[0].clause.chunk.doc_id}
-        for s in scored[1:]:
-            if s.clause.chunk.doc_id not in docs and s.states_kind:
-                chosen.append(s)
-                docs.add(s.clause.chunk.doc_id)
-                break
+        first = scored[0].clause.chunk.doc_id
+        other = [s for s in scored[1:] if s.clause.chunk.doc_id != first]
+        # the other notice's best unit stating the kind asked, else one as close to the words asked as the best
+        pick = next((s for s in other if s.states_kind), None) or next(
+            (s for s in other if s.lexical >= scored[0].lexical / 2), None)
+        if pick is not None:
+            chosen.append(pick)
     lists = False
     asked = [question_bigrams(part) for part in intent.parts]
     shared = set.intersection(*asked)  # what every part asks too (“…的数量目标各是多少”): not what tells them apart
