@@ -97,6 +97,10 @@ _COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|
 _JOINED = re.compile(r"(?:多少|几)[^？?，,。；;]{0,12}[和与及、][^？?，,。；;]{1,12}")
 _TOPIC = re.compile(r"^关于[^，,？?。]{1,60}[，,]")
 _EXCEPT = re.compile(r"(?:^|(?<=[，,。？?]))除了[^，,？?。]{1,30}[，,]")  # “除了高企证书，…”: what the asker already has is not asked
+# a notice named by its kind (“那份指导意见”, “去杠杆行动方案”): what a follow-up's topic is, where a question naming
+# two notices divides
+NOTICE_KIND = re.compile(r"(?:指导|实施|若干)?意见|(?:行动|实施|工作)?(?:方案|计划)|(?:若干)?(?:措施|举措)|(?:管理)?办法|"
+                         r"(?:统计)?公报|通知")
 # “A和B分别/各自…”, “A、B、C的…各是多少”: each of A, B, C is asked about (one unit each)
 _EACH = re.compile(r"分别|各自|各是|各有|各(?=几|多少|定)")
 _CONJ = re.compile(r"[和与跟及、]")

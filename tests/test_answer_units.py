@@ -347,6 +347,13 @@ def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
     assert condense_heuristic("它在哪里申报？", chained) == "关于国家科技型中小企业评价，在哪里申报？"
 
 
+def test_the_topic_of_a_long_question_is_the_clause_naming_a_notice() -> None:
+    """“我们厂想…，按国家服务型制造那个指导意见，土地用途要不要变更？”: the asker's situation is no topic; the notice is."""
+    asked = "我们厂想用自己的工业用地开个售后服务中心，搞生产性服务业，按国家服务型制造那个指导意见，土地用途要不要变更？"
+    assert topic(asked) == "国家服务型制造那个指导意见"
+    assert topic("那个意见，文号多少、哪天发的？") == "那个意见"
+
+
 def test_any_question_can_be_read_as_a_follow_up_of_the_conversation_topic() -> None:
     """What a question that finds nothing alone is asked again as: the topic prefixed, its place swapped in."""
     history = [("国家科技型中小企业评价的申报条件是什么？", "…")]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.intent import QUESTION_WORDS, Intent, read_intent
+from rag.intent import NOTICE_KIND, QUESTION_WORDS, Intent, read_intent
 
 _LEADING_ANAPHOR = re.compile(
     r"^(?:那么|那|那这个|那个|这个|这项|这些|这件?事|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问)"
@@ -48,6 +48,7 @@ def is_follow_up(question: str) -> bool:
 
 
 _CLAUSE = re.compile(r"[,，?？;；]")
+_BY = re.compile(r"^(?:按照?|根据|依据|关于|对于|在)")  # “按…那个指导意见”: the notice is the topic, not the 按
 _ASKER = ("我", "咱", "本公司", "本单位")  # “我们做跨境电商的，…”: the asker's situation, not the topic
 
 
@@ -56,6 +57,9 @@ def topic(question: str) -> str:
     else the attributive before the last 的 of the content words of its first asking clause (“…实施意见文号是
     多少？哪个部门发的？”: what the later clauses ask is no part of the subject)."""
     first, *rest = [p for p in _CLAUSE.split(question) if p.strip(_PUNCT)] or [question]
+    naming = next((p for p in (first, *rest) if NOTICE_KIND.search(p) and not QUESTION_WORDS.search(p)), None)
+    if rest and naming is not None:  # “我们厂想…，按国家服务型制造那个指导意见，土地用途要不要变更？”: the notice named
+        return _BY.sub("", re.sub(r"\s+", "", naming.strip(_PUNCT)))
     if rest and not QUESTION_WORDS.search(first) and len(first.strip(_PUNCT)) >= 2 and not first.startswith(_ASKER):
         return re.sub(r"\s+", "", first.strip(_PUNCT))
     asking = next((p for p in (first, *rest) if QUESTION_WORDS.search(p) and not p.startswith(_ASKER)), question)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answer.context import Clause, neutralise_markers
-from rag.intent import Intent, defines, question_bigrams, read_intent, states
+from rag.intent import NOTICE_KIND, Intent, defines, question_bigrams, read_intent, states
 from rag.config import AnswerConfig
 from rag.records import Chunk
 from rag.sentences import context_text, quotable_units, text_bigrams, unit_matches, validity_unit
@@ -431,9 +431,6 @@ def named_record(question: str, hits: Sequence[Clause], share: float = 0.6) -> C
 
 
 
-# a notice named by its kind (“那份指导意见”, “去杠杆行动方案”): where a question naming two notices divides
-_NOTICE_KIND = re.compile(r"(?:指导|实施|若干)?意见|(?:行动|实施|工作)?(?:方案|计划)|(?:若干)?(?:措施|举措)|(?:管理)?办法|"
-                          r"(?:统计)?公报|通知")
 NAMING_CHARS = 8  # the words naming a notice: at most this many characters before its kind, in the same clause …
 _NAMING = re.compile(r"[，,。？?；;]")  # … (“省政府办公厅同一天发了去杠杆方案”: 去杠杆, not the issuer every title has)
 NAMED_BIGRAMS = 2  # title bigrams the words before a notice's kind must share to name it (成果转化 → …科技成果转化…)
@@ -442,7 +439,7 @@ NAMED_BIGRAMS = 2  # title bigrams the words before a notice's kind must share t
 def notice_names(question: str) -> list[tuple[str, str]]:
     """(words, kind) for each notice a question names by its kind, when it names two or more (“AI产业那份指导意见和
     成果转化那份意见，各是几号文？” → (省里AI产业那份, 指导意见), (和成果转化那份, 意见)); else none."""
-    kinds = list(_NOTICE_KIND.finditer(question))
+    kinds = list(NOTICE_KIND.finditer(question))
     starts = [0, *(k.end() for k in kinds)]
     return ([(_NAMING.split(question[a: k.start()])[-1][-NAMING_CHARS:], k.group()) for a, k in zip(starts, kinds)]
             if len(kinds) > 1 else [])
@@ -453,7 +450,7 @@ def title_match(words: str, kind: str, title: str) -> int:
     :data:`NAMED_BIGRAMS`), one more when the title has the kind and one more when it is the title's own kind (the
     行动方案 itself, not the 关于印发…行动方案的通知 whose record lacks the plan's own clauses)."""
     shared = len(question_bigrams(words) & text_bigrams(title))
-    own = [k.group() for k in _NOTICE_KIND.finditer(title)]
+    own = [k.group() for k in NOTICE_KIND.finditer(title)]
     return shared + (kind in title) + bool(own and kind in own[-1]) if shared >= NAMED_BIGRAMS else 0
 
 
