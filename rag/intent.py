@@ -212,10 +212,13 @@ _EXPLAIN = re.compile(r"指的?是?(?:啥|什么|哪)|代表(?:啥|什么|的是
 _PARTS = re.compile(r"(?:具体|到底|都|又|主要)?(?:是|指|包括|包含|分为|分成|有)?(?:哪几|哪些)[块个样类项部分方面种]*(?:组成|构成)?[？?]?")
 
 
+_OTHER_QUOTES = re.compile(r"['‘「『]([^'’」』“”]{2,12})['’」』]")  # '415X', ‘一转’, 「四创」 quote a name as “…” does
+
+
 def asked_term(question: str) -> str | None:
     """The name a “X指什么/代表啥/是什么意思” question asks to have explained (its first quoted or alphanumeric
     name, when an explaining phrase follows it, or nothing but asking what it is made of), else None."""
-    q = fold(question).replace('"', "“", 1).replace('"', "”", 1)
+    q = _OTHER_QUOTES.sub(r"“\1”", fold(question).replace('"', "“", 1).replace('"', "”", 1))
     m = _TERM.search(q)
     if m is None or not (_EXPLAIN.search(q, m.end()) or _PARTS.fullmatch(q[m.end():].strip())):
         return None

@@ -10,7 +10,7 @@ import pytest
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
 from rag.lexical import PolicyTokenizer
-from rag.intent import (asks_doc_number, asks_validity, defines, leaves_open, other_grade, per_recipient_unstated,
+from rag.intent import (asked_term, asks_doc_number, asks_validity, defines, leaves_open, other_grade, per_recipient_unstated,
                         question_bigrams, read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -182,6 +182,7 @@ def test_intent_reads_what_is_asked() -> None:
     assert "contact" not in read_intent("我有异议，打个电话说一下行不行？").kinds
     assert read_intent("省里和杭州都提到算力券，两边说法有什么不一样？").compare  # 不一样 / 两边 / 都提到 compare
     assert read_intent("那份实施意见是谁盖的章？").meta == ("issuer",) == read_intent("落款盖的谁的章？").meta
+    assert asked_term("'415X'到底是哪几块？") == "415x" and asked_term("‘一转四创’指什么？") == "一转四创"  # any quotes
     assert len(read_intent("外资研发中心落户杭州的话，杭州市里还有没有额外的配套奖励？").parts) == 1  # 还有没有 starts no part
     assert len(read_intent("申报截止是哪天？还有，要交几份材料？").parts) == 2
     assert "list" in read_intent("追溯体系主要管哪几类？").kinds and not read_intent("主要管哪几类？").fact_kinds
