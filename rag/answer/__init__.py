@@ -198,7 +198,7 @@ class Answerer:
         result, intent, top, scored, docs = g.result, g.intent, g.top, g.scored, g.docs
         with timer.stage("score"):
             assessment = self.model.assess(g.features, gate=gate)
-            records = self._named_records(result.query, top, g.clauses) if intent.meta and top else ()
+            records = self._named_records(result.query, top, g.clauses, filters) if intent.meta and top else ()
             record = records[0] if records else None
             if gate and assessment.outcome == ANSWERED and scored and leaves_open(scored[0].sentence, intent):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
@@ -322,7 +322,9 @@ class Answerer:
             return merge_extracts(parts)
         return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses)))
 
-    def _named_records(self, query: str, top: Sequence[Clause], clauses: list[Clause]) -> tuple[Clause, ...]:
+    def _named_records(
+        self, query: str, top: Sequence[Clause], clauses: list[Clause], filters: Any,
+    ) -> tuple[Clause, ...]:
         """The hits whose documents a 文号/日期 question asks about: one per notice it names by kind when it names two
         (:func:`notice_names`), each the best-fitting top hit's, else the first hit of the words naming it asked
         alone (one notice's clauses can fill every top place), appended to ``clauses``; else :func:`named_record`."""
@@ -331,7 +333,7 @@ class Answerer:
             words = " ".join([words, *(w for _, meant in self.retriever.aliases(words) for w in meant)])  # AI → 人工智能
             hit = max(top, key=lambda c: title_match(words, kind, c.chunk.title))
             if not title_match(words, kind, hit.chunk.title):
-                found = next(iter(self.retriever.retrieve(words + kind).hits), None)
+                found = next(iter(self.retriever.retrieve(words + kind, filters=filters).hits), None)
                 if found is None or not title_match(words, kind, found.chunk.title):
                     continue
                 hit = Clause(len(clauses) + 1, found.chunk, found.score, scores=found.scores)
