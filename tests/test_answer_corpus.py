@@ -326,6 +326,15 @@ def test_a_comparison_quotes_the_other_notice_even_when_it_states_no_figure(answ
     assert "AI算力券" in answer.text and len(titles) == 2, answer.text
 
 
+def test_a_comparison_of_two_notices_of_two_years_is_answered_from_both(answerer: Answerer) -> None:
+    """2016 is the 一转四创 plan's year and 2023 the 315 plan's: neither clause names the other's year, and a
+    comparison is not refused for that (``clause_qualifiers_missing`` over the top documents)."""
+    question = "2016年出的一转四创行动计划和2023年出的315方案，全社会研发投入占GDP比重分别定了什么目标？"
+    assert answerer.features(question)["clause_qualifiers_missing"] == 0.0
+    answer = answerer.ask(question)
+    assert answer.outcome == "answered" and "2.8%" in answer.text and "3.4%" in answer.text, answer.text
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

@@ -15,7 +15,8 @@ user-worded ones.  The features below ask instead what a careful reader asks:
 - ``qualifiers_missing`` / ``clause_qualifiers_missing``: the share of places/years named in
   the question that the top documents / the best clause never name (宁波 asked, 杭州 answered); for a question of
   several parts, the best unit's whole document (“一共多少个？浙江有哪几个？”: the count's clause never says 浙江,
-  the list beside it does);
+  the list beside it does), and for one comparing two notices, the top documents (“2016年的一转四创计划和2023年的
+  315方案…分别…”: each names its own year);
 - ``words_missing``: the IDF-weighted share of the question's words (those the corpus uses at all) that
   the top documents never use (残疾人 asked of notices without it; a word no clause holds, 工伤, weighs nothing);
 - ``legs_agree``: whether the dense and the lexical leg put the same clause first;
@@ -42,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.context import Clause
-from rag.answer.extractive import Scored
+from rag.answer.extractive import Scored, notice_names
 from rag.intent import Intent, question_bigrams, states
 from rag.records import Chunk
 from rag.sentences import bigrams, context_text
@@ -92,8 +93,8 @@ def features(
         "legs_agree": float(dense_first.chunk_id == first.chunk_id == lexical_first.chunk_id),
         "margin": best.score - scored[1].score if len(scored) > 1 else 0.0,
         "stated_cos": max((s.dense for s in scored[:top_stated] if s.states_kind), default=0.0),
-        "clause_qualifiers_missing": _parts_qualifiers_missing(intent, scored, documents) if len(intent.parts) > 1
-        else best.qualifiers_missing,
+        "clause_qualifiers_missing": missing if intent.compare or len(notice_names(question)) > 1  # each its own year
+        else _parts_qualifiers_missing(intent, scored, documents) if len(intent.parts) > 1 else best.qualifiers_missing,
         "words_missing": (sum(w for word, w in word_weights.items() if word not in doc_text) / sum(word_weights.values())
                           if any(word_weights.values()) else 0.0),
     }
