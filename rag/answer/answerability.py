@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.context import Clause
-from rag.answer.extractive import Scored, notice_names
+from rag.answer.extractive import Scored, missing_share, notice_names
 from rag.intent import Intent, question_bigrams, states
 from rag.records import Chunk
 from rag.sentences import bigrams, context_text
@@ -103,8 +103,7 @@ def features(
 def _parts_qualifiers_missing(intent: Intent, scored: Sequence[Scored], documents: Sequence[Sequence[Chunk]]) -> float:
     """``clause_qualifiers_missing`` of a question of several parts: each part may be answered by another clause."""
     doc = next((d for d in documents if d and d[0].doc_id == scored[0].clause.chunk.doc_id), ())
-    text = compact(" ".join(context_text(c) + (c.doc_number or "") + c.text for c in doc))
-    return sum(q not in text for q in intent.qualifiers) / len(intent.qualifiers) if intent.qualifiers else 0.0
+    return missing_share(intent.qualifiers, doc)
 
 
 def unmentioned(names: Sequence[str], documents: Sequence[Sequence[Chunk]]) -> bool:

@@ -79,7 +79,7 @@ def score_units(
     out: list[Scored] = []
     for rank, clause in enumerate(clauses):
         chunk = clause.chunk
-        missing = _missing(intent.qualifiers, clause)
+        missing = missing_share(intent.qualifiers, [clause.chunk])
         for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk), aliases):
             if is_title(m.text, chunk.title) or is_file_name(m.text) or any(ins in m.text for ins in chunk.instructions):
                 continue  # a title or a file name answers nothing; text addressing an assistant is never quoted
@@ -178,7 +178,7 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
             own_words = wanted - text_bigrams(s.clause.chunk.title)  # the notice's name finds it, not the unit in it
             overlap = len(own_words & text_bigrams(s.sentence)) / len(own_words) if own_words else 0.0
             stated = not kinds or any(states(s.sentence, k, asks.said) for k in kinds)
-            return (s.score + cfg.qualifier_penalty * (s.qualifiers_missing - _missing(named, s.clause)
+            return (s.score + cfg.qualifier_penalty * (s.qualifiers_missing - missing_share(named, [s.clause.chunk])
                                                        - any(q in compact(s.sentence) for q in later))
                     + overlap - cfg.part_kind_penalty * (not stated))
 
@@ -202,10 +202,9 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
     return chosen if lists else chosen[: cfg.extract_sentences + 1]
 
 
-def _missing(names: Sequence[str], clause: Clause) -> float:
-    """The share of ``names`` (places, years) that ``clause`` never names, in its text, headings or 文号."""
-    chunk = clause.chunk
-    everywhere = compact(" ".join([context_text(chunk), chunk.doc_number or "", chunk.text]))
+def missing_share(names: Sequence[str], chunks: Sequence[Chunk]) -> float:
+    """The share of ``names`` (places, years) that ``chunks`` never name, in their text, headings or 文号."""
+    everywhere = compact(" ".join(context_text(c) + (c.doc_number or "") + c.text for c in chunks))
     return sum(n not in everywhere for n in names) / len(names) if names else 0.0
 
 
