@@ -335,6 +335,15 @@ def test_a_comparison_of_two_notices_of_two_years_is_answered_from_both(answerer
     assert answer.outcome == "answered" and "2.8%" in answer.text and "3.4%" in answer.text, answer.text
 
 
+def test_a_list_item_is_quoted_with_the_rule_that_introduces_the_list(answerer: Answerer) -> None:
+    """“1.企业拥有有效期内高新技术企业资格证书” matters because the clause before it says what holding one does:
+    “若同时符合下列条件中的一项,不受综合评价所得分值高低限制…:”; that unit is quoted before the item."""
+    answer = answerer.ask("企业手里有有效期内的高新技术企业证书，评科技型中小企业还要看综合评价得分吗？")
+    text = answer.text
+    assert "不受综合评价所得分值高低限制" in text and "有效期内高新技术企业资格证书" in text, text
+    assert text.index("不受综合评价") < text.index("有效期内高新技术企业资格证书")
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

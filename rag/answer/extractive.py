@@ -125,6 +125,9 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
         if _length(chosen) + len(s.sentence) > cfg.answer_chars or _too_many_clauses(chosen, s, cfg):
             continue
         chosen.append(s)
+    intro = _introduction(scored, best)
+    if intro is not None and intro not in chosen:  # “1.企业拥有…证书” is one of the cases the rule before it names
+        chosen.insert(chosen.index(best), intro)
     if len(best.sentence.strip()) < cfg.min_quote_chars:  # a short unit rarely carries a clause's whole point
         for s in sorted((s for s in scored if s.clause.n == best.clause.n and s.index > best.index),
                         key=lambda s: s.index)[:1]:
@@ -135,6 +138,17 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
             if s not in chosen and _length(chosen) + len(s.sentence) <= cfg.answer_chars:
                 chosen.append(s)
     return chosen
+
+
+def _introduction(scored: Sequence[Scored], item: Scored) -> Scored | None:
+    """The unit introducing the list ``item`` opens (“…若同时符合下列条件中的一项,不受综合评价所得分值高低限制…:”,
+    the last unit of the clause before it in its document, ending in a colon), when that clause was retrieved too."""
+    chunk = item.clause.chunk
+    if item.index != 0 or not _ITEM_NUMBER.match(item.sentence.strip()):
+        return None
+    before = [s for s in scored if s.clause.chunk.doc_id == chunk.doc_id and s.clause.chunk.ordinal == chunk.ordinal - 1]
+    last = max(before, key=lambda s: s.index, default=None)
+    return last if last is not None and last.clause.chunk.text.rstrip().endswith(("：", ":")) else None
 
 
 def _quotes_a_run(kinds: Sequence[str]) -> bool:
