@@ -3,10 +3,12 @@
 With an LLM the condense prompt does it.  Without one, a rule that fits how Chinese
 follow-ups are formed: “那申报截止时间呢？” keeps the *topic* of the previous question and
 asks a new *attribute* of it.  The topic of “X的Y是什么” is X (the attributive before the
-last 的); a follow-up is recognised by a leading/embedded anaphor (那、它、该政策、这批…), a
-trailing 呢 or a short first clause ending in one (“亩均方面呢？…”), or being too short to stand
-alone.  “那宁波呢？” / “那2024年呢？” names nothing but another place or year: it asks the previous
-question again about that place or year.
+last 的), or the clause naming a notice by its kind.  A question *opens* as a follow-up with a
+leading anaphor (那、这事、该政策…), a trailing 呢 or a short first clause ending in one (“亩均方面呢？…”),
+or by being too short to stand alone; an anaphor inside it (这个、那个、这批…) may point at what it names
+itself, so :meth:`rag.answer.Answerer._resolve` asks retrieval whether it leans on the conversation.
+“那宁波呢？” / “那2024年呢？” names nothing but another place or year: it asks the previous question
+again about that place or year.
 """
 
 from __future__ import annotations
