@@ -98,8 +98,8 @@ _JOINED = re.compile(r"(?:多少|几)[^？?，,。；;]{0,12}[和与及、][^？
 _TOPIC = re.compile(r"^关于[^，,？?。]{1,60}[，,]")
 _EXCEPT = re.compile(r"(?:^|(?<=[，,。？?]))除了[^，,？?。]{1,30}[，,]")  # “除了高企证书，…”: what the asker already has is not asked
 # a notice named by its kind (“那份指导意见”, “去杠杆行动方案”): what a follow-up's topic is, where a question naming
-# two notices divides
-NOTICE_KIND = re.compile(r"(?:指导|实施|若干)?意见|(?:行动|实施|工作)?(?:方案|计划)|(?:若干)?(?:措施|举措)|(?:管理)?办法|"
+# two notices divides; “有意见/提意见” is an objection, not a 意见
+NOTICE_KIND = re.compile(r"(?:指导|实施|若干)意见|(?<![有提])意见|(?:行动|实施|工作)?(?:方案|计划)|(?:若干)?(?:措施|举措)|(?:管理)?办法|"
                          r"(?:统计)?公报|通知")
 # “A和B分别/各自…”, “A、B、C的…各是多少”: each of A, B, C is asked about (one unit each)
 _EACH = re.compile(r"分别|各自|各是|各有|各(?=几|多少|定)")
@@ -170,9 +170,11 @@ _BATCH = re.compile(r"第\s*([一二三四五六七八九十]+|\d+)\s*批(?!次)
 
 
 def _batches(q: str) -> tuple[str, ...]:
-    """The rounds a question names (“第二批”), each in both ways notices write it (“第二批”, “第2批”)."""
+    """The rounds a question names (“第二批”), each in every way notices write it (“第二批”, “第2批”; the first
+    also “首批”)."""
     numbers = [cn_int(n) for n in _BATCH.findall(q)]
-    return tuple(dict.fromkeys(f"第{form}批" for n in numbers for form in (cn_numeral(n), n)))
+    return tuple(dict.fromkeys(form for n in numbers
+                               for form in (f"第{cn_numeral(n)}批", f"第{n}批", *(("首批",) if n == 1 else ()))))
 
 
 def _each(part: str) -> tuple[str, ...]:
@@ -311,6 +313,28 @@ def other_grade(question: str, sentence: str) -> bool:
     五星的…补助” stated; AAA级 asked, a rule for AA级): a rule for one grade says nothing of another."""
     asked, stated = _grades(question), _grades(sentence)
     return bool(asked and stated and not asked & stated and {k for k, _ in asked} & {k for k, _ in stated})
+
+
+# a year (or a span of years, 2016—2017年) a notice's title names
+_TITLE_YEARS = re.compile(r"((?:19|20)\d{2})(?:\s*[—–-]\s*((?:19|20)\d{2}))?\s*年")
+_NAMING_WORDS = re.compile(r"[^，,。？?；;、的是有要]{2,14}")  # what follows a year, up to where the naming stops
+EDITION_BIGRAMS = 2  # title bigrams the words after a year must share for the year to date that notice
+
+
+def other_edition(question: str, title: str) -> bool:
+    """Whether ``question`` names a notice by a year other than the one its ``title`` gives (“2023年杭州第一批工信
+    项目” of “关于组织开展2024年第一批杭州市工信领域项目申报工作的通知”): the year dates the words after it, so the
+    notice speaks of another round even when its text mentions the year asked (“2023年1月1日以后开工”)."""
+    spans = [(int(m.group(1)), int(m.group(2) or m.group(1))) for m in _TITLE_YEARS.finditer(compact(title))]
+    if not spans:
+        return False
+    q, named = compact(fold(question)), bigrams(title)
+    for m in _YEAR.finditer(q):
+        after = _NAMING_WORDS.match(q, m.end())
+        if (after and len(bigrams(after.group(0)) & named) >= EDITION_BIGRAMS
+                and not any(lo <= int(m.group(1)) <= hi for lo, hi in spans)):
+            return True
+    return False
 
 
 def leaves_open(sentence: str, intent: Intent) -> bool:

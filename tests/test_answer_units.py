@@ -10,7 +10,7 @@ import pytest
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
 from rag.lexical import PolicyTokenizer
-from rag.intent import (asked_term, asks_doc_number, asks_validity, defines, leaves_open, other_grade, per_recipient_unstated,
+from rag.intent import (asked_term, asks_doc_number, asks_validity, defines, leaves_open, other_edition, other_grade, per_recipient_unstated,
                         question_bigrams, read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -275,6 +275,7 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert read_intent("“415X”具体是哪几块？").explains == "415x"  # nothing but what the name is made of
     assert read_intent("第2批名单公示了吗？").batches == ("第二批", "第2批")  # a round, as notices may write it
     assert read_intent("首批次保费补贴怎么报？").batches == ()  # a product's first use, not a round
+    assert "首批" in read_intent("第一批数字楼宇名单谁公示的？").batches  # “首批示范型数字经济产业园…名单的公示”
     assert read_intent("AI企业能补多少？").explains is None  # two letters: a word, not an acronym to explain
     assert defines("推广《数据管理能力成熟度评估模型》(GB/T 36073-2018,简称DCMM)国家标准", "dcmm")
     assert defines("四个轮子(统称“一转四创”),系统谋划", "一转四创")
@@ -353,6 +354,8 @@ def test_the_topic_of_a_long_question_is_the_clause_naming_a_notice() -> None:
     asked = "我们厂想用自己的工业用地开个售后服务中心，搞生产性服务业，按国家服务型制造那个指导意见，土地用途要不要变更？"
     assert topic(asked) == "国家服务型制造那个指导意见"
     assert topic("那个意见，文号多少、哪天发的？") == "那个意见"
+    # an objection (有意见) names no notice: the subject stays the list asked about
+    assert topic("省里评的第一批数字楼宇，名单是谁公示的？有意见的话找谁反映？") == "省里评的第一批数字楼宇"
 
 
 def test_any_question_can_be_read_as_a_follow_up_of_the_conversation_topic() -> None:
@@ -510,6 +513,16 @@ def test_a_rule_for_another_grade_does_not_answer() -> None:
     assert other_grade("评上AAA级守合同重信用企业，有没有奖金？", "浙江省 AA 级守合同重信用企业公示不满两个年度的")
     assert not other_grade("我们AA级公示不满两年，报AAA要提交啥证明？", "浙江省 AA 级守合同重信用企业公示不满两个年度的")
     assert not other_grade("有没有奖金？", five)  # no grade asked
+
+
+def test_a_notice_named_by_another_year_is_another_round() -> None:
+    """“2023年…第一批工信项目” of the 2024 round's notice: not stated, though its text names 2023 elsewhere."""
+    title = "关于组织开展2024年第一批杭州市工信领域项目申报工作的通知"
+    assert other_edition("2023年杭州第一批工信项目申报是几号截止的？", title)
+    assert not other_edition("2024年第一批杭州工信项目，企业最晚哪天报？", title)
+    assert not other_edition("2023年以后开工的项目能报杭州第一批工信项目吗？", title)  # the year dates no notice words
+    assert not other_edition("2016年省里那个去杠杆的行动方案从哪天施行？", "浙江省供给侧结构性改革去杠杆行动方案(2016—2017年)")
+    assert not other_edition("2023年杭州第一批工信项目几号截止？", "杭州市工信领域项目申报工作的通知")  # no year in the title
 
 
 def test_a_question_naming_two_notices_by_kind_is_divided_at_each_kind() -> None:

@@ -37,7 +37,7 @@ from rag.answer.condense import (
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, merge_extracts, named_record, not_found_text, not_stated_text,
                                   notice_names, quote, record_answer, record_holds, score_units, title_match)
-from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_grade, per_recipient_unstated,
+from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_edition, other_grade, per_recipient_unstated,
                         read_intent)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
@@ -221,7 +221,8 @@ class Answerer:
                     unmentioned(intent.years, docs) or unmentioned(intent.batches, docs)
                     or sibling_term(g.weights, answering)
                     or sibling_modifier(judged, g.weights, answering, self.retriever.rarity, self.retriever.nominal)
-                    or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)))):
+                    or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)
+                                      or other_edition(judged, scored[0].clause.chunk.title)))):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
@@ -408,7 +409,7 @@ class Answerer:
         current = history_topic(history)
         if not current:
             return question
-        found = [h.chunk.doc_id for h in self.retriever.retrieve(question).hits[: self.cfg.answer.follow_up_hits]]
+        found = [h.chunk.doc_id for h in self.retriever.retrieve(question, k=self.cfg.answer.follow_up_hits).hits]
         topic_hits = self.retriever.retrieve(current).hits
         if not topic_hits or topic_hits[0].chunk.doc_id not in found:
             return question
