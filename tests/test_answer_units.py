@@ -12,7 +12,7 @@ from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sib
 from rag.lexical import PolicyTokenizer
 from rag.intent import (asked_term, asks_doc_number, asks_validity, defines, leaves_open, other_edition, other_grade, per_recipient_unstated,
                         question_bigrams, read_intent, states)
-from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, opens_as_follow_up, topic
+from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, names_notice, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import (
     EXTRACT_LABEL, GAP, Extract, Scored, choose, is_file_name, merge_extracts, named_record, notice_names, quote, title_match,
@@ -356,6 +356,17 @@ def test_the_topic_of_a_long_question_is_the_clause_naming_a_notice() -> None:
     assert topic("那个意见，文号多少、哪天发的？") == "那个意见"
     # an objection (有意见) names no notice: the subject stays the list asked about
     assert topic("省里评的第一批数字楼宇，名单是谁公示的？有意见的话找谁反映？") == "省里评的第一批数字楼宇"
+
+
+def test_a_question_naming_its_notice_needs_no_conversation() -> None:
+    """A 这份/这个 in front of a notice named in the asker's own words points at that notice."""
+    assert names_notice("这份成果转化的文件文号是多少？哪天发的？")
+    assert names_notice("这个守重的通知是哪个部门发的，什么时候？")
+    assert not names_notice("那个意见，文号多少、哪天发的？")  # the kind alone names nothing
+    assert not names_notice("省里那个通知文号多少？")  # nor where it came from
+    assert not names_notice("这个试点是依据哪个文件搞的？")  # the notice is asked, not named
+    assert not names_notice("那创新联合体计划组建多少家？")  # 计划 as a verb
+    assert not names_notice("有意见的话找谁反映？")  # an objection
 
 
 def test_any_question_can_be_read_as_a_follow_up_of_the_conversation_topic() -> None:

@@ -32,7 +32,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from rag.answer.answerability import (ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features,
                                       sibling_modifier, sibling_term, unmentioned)
 from rag.answer.condense import (
-    as_follow_up, condense_heuristic, format_history, history_topic, is_follow_up, opens_as_follow_up,
+    as_follow_up, condense_heuristic, format_history, history_topic, is_follow_up, names_notice, opens_as_follow_up,
 )
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, merge_extracts, named_record, not_found_text, not_stated_text,
@@ -203,8 +203,9 @@ class Answerer:
             if gate and assessment.outcome == ANSWERED and scored and leaves_open(scored[0].sentence, intent):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
             one_part = not intent.compare and len(intent.parts) == 1
-            if gate and assessment.outcome == NOT_STATED and record is not None and not intent.fact_kinds:
+            if gate and assessment.outcome != ANSWERED and record is not None and not intent.fact_kinds:
                 # only fields of the record asked: the record answers, however its clauses match the wording
+                # (“这个守重的通知是哪个部门发的？” finds the notice by its name, not by any clause)
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)
             if gate and assessment.outcome == ANSWERED and record is not None:
                 document = self._record_document(record.chunk)
@@ -399,11 +400,13 @@ class Answerer:
         return self._resolve(question, history)
 
     def _resolve(self, question: str, history: Sequence[tuple[str, str]]) -> str:
-        """The rule-based rewrite (:func:`condense_heuristic`), for a question whose opening marks it a follow-up.
-        Any other question in a conversation leans on it only if what it finds alone includes the conversation's
+        """The rule-based rewrite (:func:`condense_heuristic`), for a question whose opening marks it a follow-up,
+        unless it names its notice itself (:func:`names_notice`: “这份成果转化的文件文号多少？”).  Any other question in a conversation leans on it only if what it finds alone includes the conversation's
         notice (the top hit of :func:`history_topic`): “个转企那个实施意见文号多少？” after a question on 算力券 is a
         new topic, however its 那个 reads; “有问题找谁反映？” after one on a 公示 is not, though nothing marks it.
         Unmarked, it is asked about the topic (:func:`as_follow_up`) unless it already finds that notice first."""
+        if names_notice(question):
+            return question
         if opens_as_follow_up(question):
             return condense_heuristic(question, history)
         current = history_topic(history)

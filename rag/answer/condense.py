@@ -6,7 +6,8 @@ asks a new *attribute* of it.  The topic of “X的Y是什么” is X (the attri
 last 的), or the clause naming a notice by its kind.  A question *opens* as a follow-up with a
 leading anaphor (那、这事、该政策…), a trailing 呢 or a short first clause ending in one (“亩均方面呢？…”),
 or by being too short to stand alone; an anaphor inside it (这个、那个、这批…) may point at what it names
-itself, so :meth:`rag.answer.Answerer._resolve` asks retrieval whether it leans on the conversation.
+itself, so :meth:`rag.answer.Answerer._resolve` asks retrieval whether it leans on the conversation; one naming
+a notice in its own words (“这份成果转化的文件…”) does not.
 “那宁波呢？” / “那2024年呢？” names nothing but another place or year: it asks the previous question
 again about that place or year.
 """
@@ -50,6 +51,28 @@ def is_follow_up(question: str) -> bool:
 
 
 _CLAUSE = re.compile(r"[,，?？;；]")
+_NOTICE_OR_FILE = re.compile(rf"{NOTICE_KIND.pattern}|文件")
+# what may stand before a notice's kind without naming it: a determiner, a preposition, where it came from
+_VERB_AFTER = re.compile(r"[\u4e00-\u9fff](?<![里中的是文第从和与跟印发哪什几有说要对提])")
+_ASKS_WHICH = re.compile(r"(?:哪|什么|啥)[个份项些]?的?$")
+_NOT_NAMING = re.compile(r"这[个份项]|那[个份项]|该|此|它|关于|按照?|根据|依据|对于|省里|市里|国家|上面|前面|刚才|里面|那边|这边|的")
+
+
+def names_notice(question: str) -> bool:
+    """Whether ``question`` names a notice itself (“这份成果转化的文件文号是多少？”, “这个守重的通知…”): at least two
+    characters of its own words before a kind of notice, so a 这个/那个 in front points at what it names, not at
+    the conversation; “那个意见”, “省里那个通知” name nothing."""
+    for clause in _CLAUSE.split(question):
+        for kind in _NOTICE_OR_FILE.finditer(clause):
+            if _VERB_AFTER.match(clause, kind.end()):  # “计划组建多少家”: a verb, not a kind of notice
+                continue
+            before = clause[: kind.start()]
+            if _ASKS_WHICH.search(before):  # “依据哪个文件”: the notice is asked, not named
+                continue
+            own = _NOT_NAMING.sub("", before)
+            if len(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", own)) >= 2:
+                return True
+    return False
 _BY = re.compile(r"^(?:按照?|根据|依据|关于|对于|在)")  # “按…那个指导意见”: the notice is the topic, not the 按
 _ASKER = ("我", "咱", "本公司", "本单位")  # “我们做跨境电商的，…”: the asker's situation, not the topic
 
