@@ -62,7 +62,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
 }
 _META: dict[str, re.Pattern[str]] = {
     # a department asked about as the notice's author: a verb of issuing follows (“有意见找哪些部门” asks a contact)
-    "issuer": re.compile(r"(?:(?:哪个|哪些|哪几个|哪家)(?:部门|单位|机关)|哪几家)[^，,？?。]{0,6}?(?:发|印发|发布|出的|下发|公示|搞|盖章)|"
+    "issuer": re.compile(r"(?:(?:哪个|哪些|哪几个|哪家)(?:部门|单位|机关|部委)|哪几家)[^，,？?。]{0,6}?(?:发|印发|发布|出的|下发|公示|搞|盖章)|"
                          r"谁发|谁印发|谁出的|谁盖的?章|盖的?(?:是)?(?:谁|哪个部门|哪家)的?章|发文(?:单位|机关|部门)|发布(?:单位|机关|部门)|印发(?:单位|机关)|联合(?:发|印发|发布)|公示的"),
     "docno": re.compile(r"文号|几号文|什么文|发文字号|哪个文件|编号"),
     "issued": re.compile(r"(?:什么时候|啥时候|何时|哪天|哪一天)(?:发|印发|发布|出台|下发|公布)|印发(?:日期|时间)|发布(?:日期|时间)|发文(?:日期|时间)|成文"),
@@ -150,8 +150,8 @@ def read_intent(question: str) -> Intent:
     asked_in = _TOPIC.sub("", q)  # “关于<topic>，…” (a follow-up made standalone): the topic names, the rest asks
     kinds = tuple(k for k, p in _ASKS.items() if p.search(asked_in))
     meta = tuple(k for k, p in _META.items() if p.search(asked_in))
-    if _IN_CHARGE.search(q):  # “哪个部门牵头/负责” asks who does the work, which the body says, not who signed
-        meta = tuple(m for m in meta if m != "issuer")
+    if any(_IN_CHARGE.search(c) for c in re.split(r"[，,？?。；;]", q) if _META["issuer"].search(c)):
+        meta = tuple(m for m in meta if m != "issuer")  # “哪个部门牵头/负责” asks who does the work, not who signed
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
         kinds = tuple(k for k in kinds if k not in ("date", "day", "number", "money", "grant", "percent"))
     places = _places(q)

@@ -304,6 +304,14 @@ def test_an_issuer_answer_names_the_department_that_sealed_the_notice_for_it(ans
     assert any("代章" in c.quote for c in answer.citations), answer.citations
 
 
+def test_an_issuer_named_as_several_departments_is_listed_as_the_text_lists_them(answerer: Answerer) -> None:
+    """“工信部等五部门”: which five is in the text (“工业和信息化部、财政部、…、中国证监会等五部门”); “融资对接” in
+    the name of the activity does not make the question ask who is in charge of it."""
+    answer = answerer.ask("最近听说有个“一月一链”的融资对接活动，是哪几个部委一起搞的？")
+    assert answer.outcome == "answered", answer.text
+    assert "联合发文部门：工业和信息化部、财政部、中国人民银行、金融监管总局、中国证监会等五部门" in answer.text, answer.text
+
+
 def test_a_part_without_the_year_a_later_part_asks_is_not_answered_by_that_years_target(answerer: Answerer) -> None:
     """“5G基站现在建了多少？2027年要建到多少？”: the 2027 target answers the second part; the first is the
     bulletin's count of stations built, from another notice."""

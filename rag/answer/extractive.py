@@ -330,6 +330,9 @@ def _cn_date(iso: str) -> str:
 
 
 _SEALED_BY = re.compile(r"[(（][^()（）\n]{2,30}代章[)）]")  # the department that sealed a notice for its issuer
+_SEVERAL = re.compile(r"等\s*[一二三四五六七八九十\d]+\s*个?部门")  # an issuer named as “工信部等五部门”
+# the same departments listed in the text: “工业和信息化部、财政部、…、中国证监会等五部门”
+_LISTED_BY = re.compile(r"[^，,。；;：:\s]{2,20}(?:、[^，,。；;：:\s、]{2,20}){1,12}等\s*[一二三四五六七八九十\d]+\s*个?部门")
 
 
 def record_answer(
@@ -365,6 +368,9 @@ def record_answer(
         lines.append(f"发文机关：{c.issuer}{cite(c.issuer)}" if c.issuer else "发文机关：文件中未写明")
         if sealed:  # a 领导小组办公室 without a seal of its own signs “(浙江省经济和信息化厅代章)”
             lines.append(f"盖章：{sealed.strip('()（）')}{cite(sealed)}")
+        listed = next((m.group() for ch in document for m in [_LISTED_BY.search(ch.text)] if m), "")
+        if listed and _SEVERAL.search(c.issuer or ""):  # “工信部等五部门”: which five, as the text lists them
+            lines.append(f"联合发文部门：{listed}{cite(listed)}")
     if "issued" in wants or "issuer" in wants or "docno" in wants:
         lines.append(f"成文日期：{_cn_date(c.date)}{cite(_cn_date(c.date))}" if c.date else "成文日期：文件中未写明")
     if "valid" in wants:
