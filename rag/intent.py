@@ -56,7 +56,9 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "procedure": re.compile(r"怎么申请|怎么申报|如何申报|如何申请|怎么报|去哪|向谁|找谁|流程|步骤|程序|(?<!新)材料|怎么办|怎么弄|怎么操作|"
                             r"[在从]哪(?:里|儿)?(?:报|申请|申报|提交)|提交什么|走什么"),
     "condition": re.compile(r"条件|要求|门槛|够不够|符合|资格|够格|哪些企业|什么企业|什么样的|谁可以|能享受|适用"),
-    "contact": re.compile(r"(?<!打)(?<!打个)(?<!打一个)电话|联系|咨询|热线|邮箱|地址|寄到|寄哪|送到哪|交到哪|网址|网站|平台|系统|入口"),
+    # a website asked, not one named (“申报系统什么时候开” asks a date)
+    "contact": re.compile(r"(?<!打)(?<!打个)(?<!打一个)电话|联系|咨询|热线|邮箱|地址|寄到|寄哪|送到哪|交到哪|网址|"
+                          r"(?:哪个?|什么|啥|[进登上]|登录|登陆)(?:网站|平台|系统|入口)|(?:网站|平台|系统|入口)(?:在哪|是啥|是什么|是哪|叫什么|怎么[进找])"),
     "in_charge": re.compile(r"(?:哪个|哪些|哪几个|什么)(?:部门|单位|机构)(?:来)?(?:负责|牵头|主管|管|抓|落实)|"
                             r"谁(?:来)?(?:负责|牵头|管|抓)|(?:负责|牵头)(?:的)?(?:是)?(?:哪|谁)"),
 }
@@ -150,7 +152,7 @@ def read_intent(question: str) -> Intent:
     asked_in = _TOPIC.sub("", q)  # “关于<topic>，…” (a follow-up made standalone): the topic names, the rest asks
     kinds = tuple(k for k, p in _ASKS.items() if p.search(asked_in))
     meta = tuple(k for k, p in _META.items() if p.search(asked_in))
-    if any(_IN_CHARGE.search(c) for c in re.split(r"[，,？?。；;]", q) if _META["issuer"].search(c)):
+    if any(_IN_CHARGE.search(re.split(r"[，,？?。；;]", q[m.start():])[0]) for m in _META["issuer"].finditer(q)):
         meta = tuple(m for m in meta if m != "issuer")  # “哪个部门牵头/负责” asks who does the work, not who signed
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
         kinds = tuple(k for k in kinds if k not in ("date", "day", "number", "money", "grant", "percent"))

@@ -276,6 +276,8 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert read_intent("第2批名单公示了吗？").batches == ("第二批", "第2批")  # a round, as notices may write it
     assert read_intent("首批次保费补贴怎么报？").batches == ()  # a product's first use, not a round
     assert read_intent("“一月一链”融资对接活动是哪几个部委一起搞的？").meta == ("issuer",)  # 对接 names the activity
+    assert "contact" not in read_intent("守重的申报系统什么时候开？").kinds  # a system named, a date asked
+    assert "contact" in read_intent("在哪个网站报？").kinds and "contact" in read_intent("具体怎么进系统？").kinds
     assert "issuer" not in read_intent("这事是哪个部门牵头发的？").meta  # who does the work, not who signed
     assert "首批" in read_intent("第一批数字楼宇名单谁公示的？").batches  # “首批示范型数字经济产业园…名单的公示”
     assert read_intent("AI企业能补多少？").explains is None  # two letters: a word, not an acronym to explain
