@@ -59,6 +59,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
     # a website asked, not one named (“申报系统什么时候开” asks a date)
     "contact": re.compile(r"(?<!打)(?<!打个)(?<!打一个)电话|联系|咨询|热线|邮箱|地址|寄到|寄哪|送到哪|交到哪|网址|"
                           r"(?:哪个?|什么|啥|[进登上]|登录|登陆)(?:网站|平台|系统|入口)|(?:网站|平台|系统|入口)(?:在哪|是啥|是什么|是哪|叫什么|怎么[进找])"),
+    # where to take an objection or a question (“有问题找哪个单位”): a department the text sends people to
+    "whom": re.compile(r"找谁|向谁|跟谁|找哪[个家]?(?:单位|部门|处室?|科室|机构)|向哪[个家]?(?:单位|部门|处室?)|哪个处"),
     "in_charge": re.compile(r"(?:哪个|哪些|哪几个|什么)(?:部门|单位|机构)(?:来)?(?:负责|牵头|主管|管|抓|落实)|"
                             r"谁(?:来)?(?:负责|牵头|管|抓)|(?:负责|牵头)(?:的)?(?:是)?(?:哪|谁)"),
 }
@@ -284,6 +286,7 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     # words of paying: a grant is stated by a ``money`` figure beside one of them (see :func:`states`)
     "grant": re.compile(r"给予|奖励|奖补|补助|补贴|补偿|资助|贴息|扶持|支持|申领|领取|兑现|发放|额度|减免|免征|返还|配套|一次性"),
     "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|平台|系统|网站"),
+    "whom": re.compile(r"向[^，,。；;]{2,30}(?:反映|提出|咨询|反馈|举报|投诉|联系)|与[^，,。；;]{2,30}联系|联系人"),
     "in_charge": re.compile(r"责任单位|牵头|负责|主管部门|[厅局委办]、|[厅局委办][)）]"),
 }
 

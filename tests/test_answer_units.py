@@ -277,6 +277,10 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert read_intent("首批次保费补贴怎么报？").batches == ()  # a product's first use, not a round
     assert read_intent("“一月一链”融资对接活动是哪几个部委一起搞的？").meta == ("issuer",)  # 对接 names the activity
     assert "contact" not in read_intent("守重的申报系统什么时候开？").kinds  # a system named, a date asked
+    # where to take an objection: the unit sending people to a department answers it, a phone number alone does not
+    assert read_intent("公示几号截止？有问题找哪个单位？").fact_kinds[-1] == "whom"
+    assert states("向省社会保险和就业服务中心就业管理处反映公示对象存在的问题。", "whom")
+    assert not states("联系方式:0571-85108829、85108832(传真)", "whom")
     assert "contact" in read_intent("在哪个网站报？").kinds and "contact" in read_intent("具体怎么进系统？").kinds
     assert "issuer" not in read_intent("这事是哪个部门牵头发的？").meta  # who does the work, not who signed
     assert "首批" in read_intent("第一批数字楼宇名单谁公示的？").batches  # “首批示范型数字经济产业园…名单的公示”
