@@ -49,6 +49,10 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "date": re.compile(r"什么时候|啥时候|何时|哪天|哪一天|哪几天|几月|几号(?!文)|日期|截止|期限|有效期(?=是|为|有|到|多|几)|多久|多长时间|"
                        r"哪年|几年|到哪年|"
                        r"什么时间|啥时间"),
+    # a length of time asked (“称号管几年”, “公示期多长”): a year (“2021 年”) or a day does not answer it
+    # (“几年要做到什么程度” asks by when: a year answers it)
+    "duration": re.compile(r"(?:管|有效|过|满|放|用|持续|延续|保留|能用)几年|几年(?:有效|以后|之后|后)|多少年|多长时间|多长|期限多|"
+                           r"有效期(?:是|为|有)?(?:多|几)"),
     # a day asked (“几号截止”, “公示期是哪几天”): a year alone (“2023年度…名单”) does not answer it
     "day": re.compile(r"几号(?!文)|哪天|哪一天|哪几天|几月几[日号]|截止日期|截至日期"),
     "list": re.compile(r"哪些|哪几|有啥|都有什么|包括什么|包括哪|包含|列一下|几类|几种|几方面|几项|都有谁|都是谁"),
@@ -139,7 +143,7 @@ class Intent:
         kinds = tuple(k for k in self.kinds if k in _FACT_PATTERNS or k == "grant_rate")
         if "grant_rate" in kinds:  # the share asked is one paid: it is stated beside a word of paying
             kinds = tuple(k for k in kinds if k != "percent")
-        if "day" in kinds:  # a day asked: a month or a day states it, a year alone does not
+        if "day" in kinds or "duration" in kinds:  # a day / a length asked: a year alone does not state it
             kinds = tuple(k for k in kinds if k != "date")
         if "grant_rate" in kinds or "percent" in kinds:
             kinds = tuple(k for k in kinds if k != "number" and (len(self.parts) > 1 or k not in ("money", "grant")))
@@ -273,6 +277,8 @@ def _places(q: str) -> tuple[str, ...]:
 
 
 _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
+    "duration": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+\s*(?:个)?(?:年|个月|天|周|工作日)|\d+\s*日(?:内|以内|之内)|"
+                          r"[一二三四五六七八九十两半]+(?:个)?(?:年|月|天|周|工作日)(?![度底初])|长期有效"),
     "date": re.compile(r"\d\s*[年月日]|工作日|\d+\s*天|[一二三四五六七八九十两]+(?:年|个月|天|日)|年底|月底|即日起|前[，,。]|"
                        r"每(?:[一二两三四五六半]?(?:年|季度?|月|周|旬)|天|日)|季度|半年|年度"),
     "day": re.compile(r"\d\s*[月日]|(?<![\d〕\]）)])\d{1,2}\s*号|[月年]底|月初|上旬|中旬|下旬|工作日|\d+\s*天|"

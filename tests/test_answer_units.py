@@ -277,6 +277,11 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert read_intent("首批次保费补贴怎么报？").batches == ()  # a product's first use, not a round
     assert read_intent("“一月一链”融资对接活动是哪几个部委一起搞的？").meta == ("issuer",)  # 对接 names the activity
     assert "contact" not in read_intent("守重的申报系统什么时候开？").kinds  # a system named, a date asked
+    # a length of time asked: a year does not state it (“这个称号管几年？” of “在公示的 2021 年浙江省 AAA 级…企业”)
+    assert "duration" in read_intent("评上AAA守合同重信用企业以后，这个称号管几年？").fact_kinds
+    assert "duration" not in read_intent("省里个转企几年要做到什么程度？").kinds  # by when: a year answers
+    assert not states("在公示的 2021 年浙江省 AAA 级“守合同重信用”企业。", "duration")
+    assert states("公示期为 5 个工作日", "duration") and states("有效期三年", "duration")
     # where to take an objection: the unit sending people to a department answers it, a phone number alone does not
     assert read_intent("公示几号截止？有问题找哪个单位？").fact_kinds[-1] == "whom"
     assert states("向省社会保险和就业服务中心就业管理处反映公示对象存在的问题。", "whom")
