@@ -252,10 +252,10 @@ def asks_doc_number(question: str) -> bool:
     return bool(_ASKS_DOC_NUMBER.search(_TOPIC.sub("", fold(question))))
 
 
-def without_record_asks(question: str) -> str:
-    """``question`` less what it asks of the document record (“文号”, “印发日期”, “什么时候开始施行”): those words name
-    a field of the record, not a term the notice's text uses."""
-    for pattern in _META.values():
+def without_field_asks(question: str) -> str:
+    """``question`` less what it asks of the document record (“文号”, “印发日期”, “什么时候开始施行”) or of a contact
+    (“哪个网站”, “电话”): those words name a field, not a term the notice's text uses (it gives a URL, a number)."""
+    for pattern in (*_META.values(), _ASKS["contact"]):
         question = pattern.sub(" ", question)
     return question
 

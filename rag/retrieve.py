@@ -28,7 +28,7 @@ from langchain_core.retrievers import BaseRetriever
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
 from rag.intent import (COUNT_WORD, QUESTION_WORDS, asked_term, asks_doc_number, asks_validity, defines,
-                        question_bigrams, without_record_asks)
+                        question_bigrams, without_field_asks)
 from rag.lexical import PolicyTokenizer
 from rag.records import Chunk, Hit
 from rag.sentences import unit_matches, validity_unit
@@ -204,10 +204,11 @@ class HybridRetriever:
         jieba words of two or more characters, not inside a longer one of them; the colloquial table's
         everyday words, words common in everyday Chinese (``common_word_rarity``: 以后, 每个, 具体), question
         words and counts (哪四个, 几类, 一家) are left out: they are how the asker talks, not what is asked; so are
-        the words asking for a field of the document record (文号, 印发日期), which its text need not use.  The
-        answer stage asks whether the top documents hold the rest (残疾人 asked of notices that never say it).
+        the words asking for a field of the document record (文号, 印发日期) or a contact (网站, 电话), which its text
+        need not use.  The answer stage asks whether the top documents hold the rest (残疾人 asked of notices that
+        never say it).
         """
-        words = [w for w in dict.fromkeys(self.words(without_record_asks(query)))
+        words = [w for w in dict.fromkeys(self.words(without_field_asks(query)))
                  if len(w) >= 2 and not w.isdigit() and PLAIN_WORD.fullmatch(w)
                  and not QUESTION_WORDS.search(w) and not COUNT_WORD.fullmatch(w)
                  and self.words.rarity(w) >= self.cfg.common_word_rarity]

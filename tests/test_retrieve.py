@@ -112,6 +112,8 @@ def test_word_weights_are_the_rarity_of_the_questions_own_words(corpus_retriever
     assert set(corpus_retriever.word_weights("去杠杆方案里讲的企业成长‘四步走’是哪四个？")) == {"杠杆", "方案", "成长"}
     # “印发日期” asks a field of the document record, which the notice's text need not use
     assert set(corpus_retriever.word_weights("省里支持个体户转企业的那个实施意见，文号和印发日期是多少？")) == {"省里"}
+    # so does “哪个网站”: the notice gives a URL, not the word
+    assert "网站" not in corpus_retriever.word_weights("科小评价在哪个网站报？")
 
 
 def test_doc_number_question_ranks_the_notice_header_first(corpus_store, corpus_embedder) -> None:
