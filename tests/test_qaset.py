@@ -251,7 +251,8 @@ def test_user_set_is_valid_and_shaped_as_promised():
     ("qa-user-h.jsonl", 120, 20, 30),  # an eighth, five in six answerable like the held-out set, seventh round
     ("qa-user-i.jsonl", 120, 20, 30),  # a ninth, the same brief, eighth round
     ("qa-user-j.jsonl", 120, 20, 29),  # a tenth, written at the eighth round's end
-    ("qa-user-k.jsonl", 120, 20, 33),  # an eleventh, written at the ninth round's start, run untouched only
+    ("qa-user-k.jsonl", 120, 20, 33),  # an eleventh, written at the ninth round's start, run untouched then
+    ("qa-user-l.jsonl", 120, 20, 40),  # a twelfth, written at the tenth round's start, run untouched before its dev part was read
 ])
 def test_later_writers_sets_are_valid_and_split_by_id(name: str, n: int, n_unanswerable: int, min_follow_ups: int):
     """Each later blind writer's set: valid against the corpus, every refusal labelled, follow-ups, split by id."""
