@@ -312,6 +312,15 @@ def test_an_issuer_named_as_several_departments_is_listed_as_the_text_lists_them
     assert "联合发文部门：工业和信息化部、财政部、中国人民银行、金融监管总局、中国证监会等五部门" in answer.text, answer.text
 
 
+def test_a_place_asked_of_a_table_by_city_is_answered_by_its_row(answerer: Answerer) -> None:
+    """The plan's appendix gives each city's yearly targets in a table; the plan's body gives only the province's.
+    A question about 湖州 is answered by 湖州's row, under the rows naming the columns, not by the province's figure."""
+    answer = answerer.ask("按那个一转四创计划的附件，湖州每年要新增多少家高新技术企业和科技型中小微企业？")
+    assert answer.outcome == "answered", answer.text
+    assert "湖州\t72\t290" in answer.text and "年度\t2016年" in answer.text, answer.text
+    assert "1500家" not in answer.text, answer.text
+
+
 def test_a_part_without_the_year_a_later_part_asks_is_not_answered_by_that_years_target(answerer: Answerer) -> None:
     """“5G基站现在建了多少？2027年要建到多少？”: the 2027 target answers the second part; the first is the
     bulletin's count of stations built, from another notice."""

@@ -106,8 +106,12 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
         defining = next((s for s in scored if defines(s.sentence, intent.explains)), None)
         if defining is not None:
             return [defining]
-    if intent.compare or len(intent.parts) > 1:
-        return _one_per_group(scored, intent, cfg, next_items)
+    row = _labelled_row(scored, best, intent.places)  # “湖州每年新增多少家高企？” of a table by city: 湖州's row
+    if intent.compare or len(intent.parts) > 1:  # the other parts ask more than the place's row (“全省…？丽水呢？”)
+        chosen = _one_per_group(scored, intent, cfg, next_items)
+        return chosen + [s for s in row if s not in chosen]
+    if row:
+        return row
     if _quotes_a_run(intent.kinds):
         return _list_items(scored, best, cfg, next_items)
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
@@ -138,6 +142,29 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
             if s not in chosen and _length(chosen) + len(s.sentence) <= cfg.answer_chars:
                 chosen.append(s)
     return chosen
+
+
+_NUMBER_CELL = re.compile(r"(?:^|\t)\s*\d+(?:\.\d+)?\s*(?=\t|$)")
+HEADER_ROWS = 2  # the rows above a table's first row of figures that name its columns, at most
+
+
+def _labelled_row(scored: Sequence[Scored], best: Scored, places: Sequence[str]) -> list[Scored]:
+    """The row of the best unit's table whose label is a place asked (“湖州\t72\t290…”), under the rows above it
+    that name the columns (“年度\t2016年…”); when the best unit's clause never names the place (the plan's
+    province-wide target), the table whose row does; [] when there is none."""
+    def labelled(s: Scored) -> bool:
+        label = s.sentence.strip().split("\t", 1)[0].strip()
+        return bool(label) and any(label.startswith(p) or p.startswith(label) for p in places)
+
+    if not places:
+        return []
+    if best.qualifiers_missing:  # the best unit's clause never names the place: the best row naming it, anywhere
+        best = next((s for s in scored if "\t" in s.sentence and labelled(s)), best)
+    rows = sorted((s for s in scored if s.clause.n == best.clause.n and "\t" in s.sentence), key=lambda s: s.index)
+    row = next((s for s in rows if labelled(s)), None)
+    if row is None:
+        return []
+    return [s for s in rows if s.index < row.index and not _NUMBER_CELL.search(s.sentence)][-HEADER_ROWS:] + [row]
 
 
 def _introduction(scored: Sequence[Scored], item: Scored) -> Scored | None:
