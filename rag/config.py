@@ -155,6 +155,7 @@ class AnswerConfig:
     part_candidates: int = 30  # best units searched for each part of a multi-part question
     part_kind_penalty: float = 0.5  # a part's unit that does not state the kind it asks (a 公示's preamble for 哪天结束)
     part_quoted_margin: float = 0.2  # a part is answered from a clause already quoted when its unit fits within this
+    reading_margin: float = 0.1  # the other reading of a question in a conversation wins by this much P(answerable)
     follow_up_hits: int = 5  # a question not opening as a follow-up leans on the conversation if its notice is in its top hits (10: topic switches lost)
     answerability: str = ""  # answerability model JSON; "" = the bundled rag/answer/answerability.json
 

@@ -312,6 +312,15 @@ def test_an_issuer_named_as_several_departments_is_listed_as_the_text_lists_them
     assert "联合发文部门：工业和信息化部、财政部、中国人民银行、金融监管总局、中国证监会等五部门" in answer.text, answer.text
 
 
+def test_a_question_in_a_conversation_takes_its_better_supported_reading(answerer: Answerer) -> None:
+    """“要是跟区里的同类政策重复了，两边能一起拿吗？” after a question on 杭州's AI measures: asked alone it finds other
+    notices first; read about the conversation's notice it finds the clause on overlapping policies, and is
+    better supported, so that reading answers."""
+    history = [("杭州支持人工智能全产业链的若干措施什么时候施行？", "2024年8月19日起施行，有效期至2027年12月31日。")]
+    answer = answerer.ask("要是跟区里的同类政策重复了，两边能一起拿吗？", history=history)
+    assert answer.outcome == "answered" and "从优、就高、不重复" in answer.text, answer.text
+
+
 def test_a_place_asked_of_a_table_by_city_is_answered_by_its_row(answerer: Answerer) -> None:
     """The plan's appendix gives each city's yearly targets in a table; the plan's body gives only the province's.
     A question about 湖州 is answered by 湖州's row, under the rows naming the columns, not by the province's figure."""

@@ -250,11 +250,8 @@ class Answerer:
         with timer.stage("condense"):
             standalone = self._condense(question, history, notes)
         ev = self._evidence(standalone, filters, notes, timer, gate=self.llm is None)
-        if ev.assessment.outcome == NOT_FOUND and history and standalone == question:  # it may lean on the conversation
-            retry = as_follow_up(question, history)
-            if retry is not None:
-                again = self._evidence(retry, filters, notes, timer, gate=self.llm is None, asked=ev.standalone)
-                ev = again if again.assessment.outcome != NOT_FOUND else ev
+        if history and not opens_as_follow_up(question):
+            ev = self._other_reading(question, history, standalone, ev, filters, notes, timer)
         standalone = ev.standalone  # within the question-length limit
         clauses = list(ev.clauses)
 
@@ -398,6 +395,23 @@ class Answerer:
             except Exception as exc:  # condense failure: rule-based rewrite instead
                 notes.append(describe_error(exc, fallback="已改用规则改写追问"))
         return self._resolve(question, history)
+
+    def _other_reading(
+        self, question: str, history: Sequence[tuple[str, str]], standalone: str, ev: Evidence, filters: Any,
+        notes: list[str], timer: _Timer,
+    ) -> Evidence:
+        """A question in a conversation that does not open as a follow-up reads two ways: as asked, and about the
+        conversation's topic (:func:`as_follow_up`).  :meth:`_resolve` chose one by what retrieval finds; the other
+        is taken when the model finds it better supported by ``reading_margin``, or when the first finds nothing
+        relevant and the other does (“有问题找谁反映？”).  Each reading is judged on the question as asked."""
+        kept = standalone == question
+        other = as_follow_up(question, history) if kept else question
+        if other is None or other == standalone:
+            return ev
+        alt = self._evidence(other, filters, notes, timer, gate=self.llm is None, asked=question if kept else None)
+        better = alt.assessment.probability > ev.assessment.probability + self.cfg.answer.reading_margin
+        found = ev.assessment.outcome == NOT_FOUND and alt.assessment.outcome != NOT_FOUND
+        return alt if better or found else ev
 
     def _resolve(self, question: str, history: Sequence[tuple[str, str]]) -> str:
         """The rule-based rewrite (:func:`condense_heuristic`), for a question whose opening marks it a follow-up,
