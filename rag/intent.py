@@ -96,6 +96,8 @@ _CODE_ASKED = re.compile(r"((?<!文)(?:标准号|编号|代码|号码|电话|手
 _OPEN_FIGURE = re.compile(r"一定(?:的)?(?:比例|数额|金额|额度|奖励|补助|补贴|资助|保费补贴)|适当(?:奖励|补助|补贴|资助)|"
                           r"按(?:有关|相关)?(?:政策|规定)给予")  # “按有关政策给予奖励”: paid, but how much is elsewhere
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+# a year as people shorten it (“23年的稳岗返还”, “21年、22年两年都亏”), not a length (“满10年以上”)
+_SHORT_YEAR = re.compile(r"(?<![\d.])(1[5-9]|2\d)\s*(?=年(?!以|内|期|间|来|多|左右|之))")
 _SAID_FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 _IN_CHARGE = re.compile(r"牵头|负责|主管|责任|协调|对接|受理|审核|承办|落实")
 # “和/跟…比” within one clause of the question; “比上年/同比” is a growth rate, not two things compared
@@ -163,13 +165,14 @@ def read_intent(question: str) -> Intent:
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
         kinds = tuple(k for k in kinds if k not in ("date", "day", "number", "money", "grant", "percent"))
     places = _places(q)
-    years = tuple(dict.fromkeys(_YEAR.findall(compact(q))))
+    dated = _SHORT_YEAR.sub(r"20\1", compact(q))
+    years = tuple(dict.fromkeys(_YEAR.findall(dated)))
     parts = tuple(e for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3
                   and not _EXCEPT.fullmatch(p.strip(" ，,。") + "，")  # “除了高企证书，还有哪些…”: not a part
                   for e in _each(p.strip(" ，,。")))
     asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))
     several = asked >= 2 or len(parts) > 1 or bool(_JOINED.search(q))
-    said = tuple(dict.fromkeys(n for n in _SAID_FIGURE.findall(compact(q)) if n not in years))
+    said = tuple(dict.fromkeys(n for n in _SAID_FIGURE.findall(dated) if n not in years))
     return Intent(kinds, meta, parts or (q,), places, years, bool(_COMPARE.search(q)), several, asked_term(q), said,
                   _batches(q))
 

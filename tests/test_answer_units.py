@@ -277,6 +277,8 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert read_intent("首批次保费补贴怎么报？").batches == ()  # a product's first use, not a round
     assert read_intent("“一月一链”融资对接活动是哪几个部委一起搞的？").meta == ("issuer",)  # 对接 names the activity
     assert "contact" not in read_intent("守重的申报系统什么时候开？").kinds  # a system named, a date asked
+    assert read_intent("我们公司21年、22年两年都是亏的，还能报吗？").years == ("2021", "2022")  # years as people shorten them
+    assert read_intent("工作满10年以上的可以吗？").years == ()  # a length, not a year
     # a length of time asked: a year does not state it (“这个称号管几年？” of “在公示的 2021 年浙江省 AAA 级…企业”)
     assert "duration" in read_intent("评上AAA守合同重信用企业以后，这个称号管几年？").fact_kinds
     assert "duration" not in read_intent("省里个转企几年要做到什么程度？").kinds  # by when: a year answers
