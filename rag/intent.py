@@ -225,6 +225,7 @@ _EXPLAIN = re.compile(r"指的?是?(?:啥|什么|哪)|代表(?:啥|什么|的是
 _PARTS = re.compile(r"(?:具体|到底|都|又|主要)?(?:是|指|包括|包含|分为|分成|有)?(?:哪几|哪些)[块个样类项部分方面种]*(?:组成|构成)?[？?]?")
 
 
+_WHICH_PIECE = re.compile(r"哪(?:个|些)?“([^”]{1,6})”")
 _OTHER_QUOTES = re.compile(r"['‘「『]([^'’」』“”]{2,12})['’」』]")  # '415X', ‘一转’, 「四创」 quote a name as “…” does
 
 
@@ -233,9 +234,13 @@ def asked_term(question: str) -> str | None:
     name, when an explaining phrase follows it, or nothing but asking what it is made of), else None."""
     q = _OTHER_QUOTES.sub(r"“\1”", fold(question).replace('"', "“", 1).replace('"', "”", 1))
     m = _TERM.search(q)
-    if m is None or not (_EXPLAIN.search(q, m.end()) or _PARTS.fullmatch(q[m.end():].strip())):
+    if m is None:
         return None
-    return m.group(1) or m.group(2)
+    term, rest = m.group(1) or m.group(2), q[m.end():]
+    pieces = [p for p in _WHICH_PIECE.findall(rest) if p in term]  # “具体是哪“一转”和哪“四创”？”: its pieces asked
+    if not (_EXPLAIN.search(q, m.end()) or _PARTS.fullmatch(rest.strip()) or pieces):
+        return None
+    return term
 
 
 def defines(text: str, term: str) -> bool:

@@ -273,6 +273,7 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert read_intent("“415X”里面那4支专项基金是哪几个方向？").explains is None  # a list inside it, not its meaning
     assert read_intent("让企业贯标的DCMM，全称是什么标准？").explains == "dcmm"  # an acronym, its full name asked
     assert read_intent("“415X”具体是哪几块？").explains == "415x"  # nothing but what the name is made of
+    assert read_intent("“一转四创”具体是哪“一转”和哪“四创”？").explains == "一转四创"  # its pieces asked
     assert read_intent("第2批名单公示了吗？").batches == ("第二批", "第2批")  # a round, as notices may write it
     assert read_intent("首批次保费补贴怎么报？").batches == ()  # a product's first use, not a round
     assert read_intent("“一月一链”融资对接活动是哪几个部委一起搞的？").meta == ("issuer",)  # 对接 names the activity
