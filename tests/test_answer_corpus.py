@@ -321,6 +321,15 @@ def test_a_question_in_a_conversation_takes_its_better_supported_reading(answere
     assert answer.outcome == "answered" and "从优、就高、不重复" in answer.text, answer.text
 
 
+def test_a_record_question_in_a_conversation_asks_about_the_notice_just_discussed(answerer: Answerer) -> None:
+    """“这通知是哪个部门、哪天发的？” after questions on the AAA 守合同重信用 notice: that notice's record, not the
+    record of whatever notice the bare words find first."""
+    history = [("我们公司想报2023年的省AAA守合同重信用，申报系统什么时候开？", "2023年3月15日至4月15日。"),
+               ("市局往省局推荐最晚什么时候？", "5月31日前。")]
+    answer = answerer.ask("这通知是哪个部门、哪天发的？", history=history)
+    assert answer.outcome == "answered" and "浙江省市场监督管理局" in answer.text, answer.text
+
+
 def test_a_place_asked_of_a_table_by_city_is_answered_by_its_row(answerer: Answerer) -> None:
     """The plan's appendix gives each city's yearly targets in a table; the plan's body gives only the province's.
     A question about 湖州 is answered by 湖州's row, under the rows naming the columns, not by the province's figure."""

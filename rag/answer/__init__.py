@@ -415,13 +415,19 @@ class Answerer:
 
     def _resolve(self, question: str, history: Sequence[tuple[str, str]]) -> str:
         """The rule-based rewrite (:func:`condense_heuristic`), for a question whose opening marks it a follow-up,
-        unless it names its notice itself (:func:`names_notice`: “这份成果转化的文件文号多少？”).  Any other
+        unless it names its notice itself (:func:`names_notice`: “这份成果转化的文件文号多少？”).  One asking only
+        fields of a notice's record that names none (“这通知是哪个部门、哪天发的？”) asks about the notice of the
+        previous question, whatever topic the conversation began with.  Any other
         question in a conversation leans on it only if what it finds alone includes the conversation's notice (the
         top hit of :func:`history_topic`): “个转企那个实施意见文号多少？” after a question on 算力券 is a new topic,
         however its 那个 reads; “有问题找谁反映？” after one on a 公示 is not, though nothing marks it.
         Unmarked, it is asked about the topic (:func:`as_follow_up`) unless it already finds that notice first."""
         if names_notice(question):
             return question
+        asks = read_intent(question)
+        if asks.meta and not asks.fact_kinds:  # “这通知是哪个部门、哪天发的？”: the notice just talked about
+            previous = condense_heuristic(history[-1][0], history[:-1]).strip(" ？?。！!，,")
+            return f"关于{previous}，{question.strip()}"
         if opens_as_follow_up(question):
             return condense_heuristic(question, history)
         current = history_topic(history)
