@@ -509,6 +509,10 @@ def test_a_modifier_the_corpus_never_uses_before_a_word_it_uses_with_another_is_
     # a verb no clause uses (下调) modifies nothing; nor does a common word (整理 is too frequent to be a term)
     assert sibling_modifier("费率有没有下调保险费率", weights, said, words.rarity, words.nominal) is None
     assert sibling_modifier("帮客户整理材料", {"整理": 0.0, "材料": 2.0}, "申报材料", words.rarity, words.nominal) is None
+    # the same modifier reworded (期间 for 时间段: they share a character) is no sibling
+    reworded = {"保单": 5.5, "时间段": 0.0, "投保": 5.2}
+    stated = "于 2022 年 1 月 1 日至 2022 年 12月 31 日期间投保重点新材料首批次应用综合保险的企业"
+    assert sibling_modifier("保单得是什么时间段投保的才算？", reworded, stated, words.rarity, words.nominal) is None
 
 
 def test_a_record_question_names_its_notice_by_kind() -> None:
