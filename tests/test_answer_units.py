@@ -278,6 +278,7 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert read_intent("首批次保费补贴怎么报？").batches == ()  # a product's first use, not a round
     assert read_intent("“一月一链”融资对接活动是哪几个部委一起搞的？").meta == ("issuer",)  # 对接 names the activity
     assert "contact" not in read_intent("守重的申报系统什么时候开？").kinds  # a system named, a date asked
+    assert "valid" in read_intent("那它从哪天开始算数？").meta  # 算数: in force
     assert read_intent("我们公司21年、22年两年都是亏的，还能报吗？").years == ("2021", "2022")  # years as people shorten them
     assert read_intent("工作满10年以上的可以吗？").years == ()  # a length, not a year
     # a length of time asked: a year does not state it (“这个称号管几年？” of “在公示的 2021 年浙江省 AAA 级…企业”)
