@@ -32,7 +32,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from rag.answer.answerability import (ANSWERED, NOT_FOUND, NOT_STATED, AnswerabilityModel, Assessment, features,
                                       sibling_modifier, sibling_term, unmentioned)
 from rag.answer.condense import (
-    as_follow_up, condense_heuristic, format_history, history_topic, is_follow_up, names_notice, opens_as_follow_up,
+    about_previous, as_follow_up, condense_heuristic, format_history, history_topic, is_follow_up, names_notice,
+    opens_as_follow_up,
 )
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, merge_extracts, named_record, not_found_text, not_stated_text,
@@ -403,7 +404,8 @@ class Answerer:
         """A question in a conversation that does not open as a follow-up reads two ways: as asked, and about the
         conversation's topic (:func:`as_follow_up`).  :meth:`_resolve` chose one by what retrieval finds; the other
         is taken when the model finds it better supported by ``reading_margin``, or when the first finds nothing
-        relevant and the other does (“有问题找谁反映？”).  Each reading is judged on the question as asked."""
+        relevant and the other does (“有问题找谁反映？”).  A topic reading tried second is judged on the question as
+        asked, as the retry this replaced was; one :meth:`_resolve` chose is judged on itself, as every rewrite is."""
         kept = standalone == question
         other = as_follow_up(question, history) if kept else question
         if other is None or other == standalone:
@@ -426,8 +428,7 @@ class Answerer:
             return question
         asks = read_intent(question)
         if asks.meta and not asks.fact_kinds:  # “这通知是哪个部门、哪天发的？”: the notice just talked about
-            previous = condense_heuristic(history[-1][0], history[:-1]).strip(" ？?。！!，,")
-            return f"关于{previous}，{question.strip()}"
+            return about_previous(question, history)
         if opens_as_follow_up(question):
             return condense_heuristic(question, history)
         current = history_topic(history)

@@ -113,6 +113,12 @@ def as_follow_up(question: str, history: Sequence[tuple[str, str]]) -> str | Non
     return f"关于{_retarget(current, read_intent(asked)) or current}，{asked}？" if current else None
 
 
+def about_previous(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """``question`` asked about the previous question (made standalone by rule): what a question asking only fields
+    of a notice's record, naming none, means (“这通知是哪个部门、哪天发的？” is about the notice just talked about)."""
+    return f"关于{condense_heuristic(history[-1][0], history[:-1]).strip(_PUNCT)}，{question.strip()}"
+
+
 def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str:
     """Resolve ``question`` against the topic of the user turns of ``history`` (:func:`history_topic`)."""
     current = history_topic(history)
