@@ -59,6 +59,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "yes_no": re.compile(r"能不能|可不可以|可以吗|能否|是否|行不行|算不算|有没有|是不是|会不会|要不要|需不需要|还能|吗[？?]?$"),
     "procedure": re.compile(r"怎么申请|怎么申报|如何申报|如何申请|怎么报|去哪|向谁|找谁|流程|步骤|程序|(?<!新)材料|怎么办|怎么弄|怎么操作|"
                             r"[在从]哪(?:里|儿)?(?:报|申请|申报|提交)|提交什么|走什么"),
+    # the stages of a procedure (“要过几道关”, “从申报到公示是什么流程”): a section naming them answers, step by step
+    "steps": re.compile(r"流程|环节|步骤|哪几步|几步|几道|程序|走法"),
     "condition": re.compile(r"条件|要求|门槛|够不够|符合|资格|够格|哪些企业|什么企业|什么样的|谁可以|能享受|适用"),
     # a website asked, not one named (“申报系统什么时候开” asks a date)
     "contact": re.compile(r"(?<!打)(?<!打个)(?<!打一个)电话|联系|咨询|热线|邮箱|地址|寄到|寄哪|送到哪|交到哪|网址|"

@@ -241,6 +241,16 @@ def test_a_list_of_sub_sections_quotes_their_headings_in_the_notices_order(answe
     assert -1 not in at and at == sorted(at), answer.text
 
 
+def test_a_question_asking_a_procedures_stages_quotes_each_step_of_the_section_naming_them(answerer: Answerer) -> None:
+    """“二、公示程序” is (一)企业申报 … (五)动态管理, each a chunk: “是什么流程” quotes every step's heading, in the
+    notice's order, where a plain answer quoted the one step that ranked first."""
+    answer = answerer.ask("省AAA级守合同重信用公示，从企业申报到省里公示是什么流程？")
+    steps = ["(一)企业申报", "(二)县局核实", "(三)市局复核", "(四)省局公示", "(五)动态管理"]
+    at = [answer.text.find(s) for s in steps]
+    assert answer.outcome == "answered" and -1 not in at and at == sorted(at), answer.text
+    assert len(compact(answer.text)) <= 320, answer.text  # each step cut to its lead words where the whole won't fit
+
+
 def test_follow_up_without_llm_resolves_against_history(answerer: Answerer) -> None:
     first = answerer.ask("国家科技型中小企业评价的申报条件是什么？")
     follow = answerer.ask("那申报截止时间呢？", history=[("国家科技型中小企业评价的申报条件是什么？", first.text)])

@@ -48,7 +48,7 @@ from rag.embed import Embedder
 from rag.records import Answer, Chunk, Citation, Hit
 from rag.retrieve import Retrieval, limit_question
 from rag.sentences import quotable_units
-from rag.textnorm import fold
+from rag.textnorm import compact, fold
 
 __all__ = ["Answerer", "Retriever", "Evidence"]
 
@@ -320,7 +320,8 @@ class Answerer:
                 parts.append(record_answer(ev.intent, target.chunk, best, self._record_document(target.chunk),
                                            lambda c, number=number: number(c).n))
             return merge_extracts(parts)
-        return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses)))
+        return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses),
+                            lambda unit: self._steps(unit, clauses)))
 
     def _named_records(
         self, query: str, top: Sequence[Clause], clauses: list[Clause], filters: Any,
@@ -373,6 +374,42 @@ class Answerer:
             units = quotable_units(c.text)[:1] if first_only else quotable_units(c.text)
             out += [Scored(number(c), i, u, unit.score, 0.0, 0.0, True, 0.0) for i, u in units]
         return out
+
+    def _steps(self, unit: Scored, clauses: list[Clause]) -> list[Step]:
+        """The steps of the procedure ``unit``'s clause belongs to, when a section above it is named as one (“二、公示程序”
+        over “(一)企业申报”…“(五)动态管理”): each sub-section in the notice's order, or, where a sub-section has no text
+        before its items (“(二)自主评价” over “1.信息填报”, “2.企业自评”), each of its items.  A step is its heading
+        units and the two units after them; its clause is added to ``clauses``.  [] when no heading above names a
+        procedure."""
+        path = unit.clause.chunk.heading_path
+        level = next((i for i, h in enumerate(path[:-1]) if _STEPS_SECTION.search(h)), None)
+        if level is None:
+            return []
+        number = _numbering(clauses, unit.clause)
+
+        def step(chunk: Chunk, names: Sequence[str]) -> Step | None:
+            units = quotable_units(chunk.text)
+            heads = [k for k, (_, u) in enumerate(units) if any(compact(u).startswith(compact(n)[:6]) for n in names)]
+            if not heads:
+                return None
+            scored = [Scored(number(chunk), i, u, unit.score, 0.0, 0.0, True, 0.0) for i, u in units]
+            return [scored[k] for k in heads], scored[heads[-1] + 1: heads[-1] + 3]
+
+        sections: dict[str, list[Chunk]] = {}
+        for c in self.retriever.document_chunks(unit.clause.chunk.doc_id):
+            if c.heading_path[: level + 1] == path[: level + 1] and len(c.heading_path) > level + 1:
+                sections.setdefault(c.heading_path[level + 1], []).append(c)
+        out: list[Step | None] = []
+        for name, chunks in sections.items():
+            if len(chunks[0].heading_path) == level + 2:  # a sub-section with text of its own is one step
+                out.append(step(chunks[0], [name]))
+                continue
+            items: dict[str, Chunk] = {}
+            for c in chunks:
+                items.setdefault(c.heading_path[level + 2], c)
+            out += [step(c, [name, item] if k == 0 else [item]) for k, (item, c) in enumerate(items.items())]
+        found = [s for s in out if s is not None]
+        return found if len(found) > 1 else []
 
     def _nearest(self, clauses: Sequence[Clause]) -> tuple[Citation, ...]:
         """The best retrieved clauses as numbered cards: a refusal still shows what was found."""
@@ -491,6 +528,8 @@ class Answerer:
         return parsed != NOT_STATED, parsed is not None
 
 
+Step = tuple[list[Scored], list[Scored]]  # a procedure's step: its heading units, then the units after them
+_STEPS_SECTION = re.compile(r"程序|流程|步骤|环节")  # a section whose sub-sections are a procedure's steps (“二、申报程序”)
 _FIRST_ITEM = re.compile(r"\s*(?:[(（]1[)）]|1[.、．](?!\d)|①)")  # “(1)”, “1.”, “①”: the first item of a list
 
 

@@ -9,7 +9,8 @@ places and years of the question, and its clause's retrieval rank.  Every weight
 
 What is quoted follows the question: the document record (title, 文号, issuer, dates) for
 “谁发的/文号/何时施行”, the unit defining the name for “415X指什么”, the items of the best clause for a list
-(its steps for a procedure), one unit per part for a multi-part question and one per document for a
+(its steps for a procedure; for “是什么流程/要过几道关”, every step of a section naming a procedure's stages, each by its
+heading and lead words), one unit per part for a multi-part question and one per document for a
 comparison, else the best unit and those close to it (a best unit longer than the answer budget, a notice's
 preamble, gives way to a close one that fits).  Refusals (``not_stated``/``not_found``) are worded here too.
 """
@@ -91,13 +92,20 @@ def score_units(
 
 
 NextItems = Callable[[Scored], Sequence[Scored]]
+# the steps of the procedure a unit's section describes, each its heading units and the units after them ([] when the
+# unit is in no such section): see :meth:`rag.answer.Answerer._steps`
+Steps = Callable[[Scored], Sequence[tuple[Sequence[Scored], Sequence[Scored]]]]
 
 
-def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None = None) -> list[Scored]:
+def choose(
+    scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None = None,
+    steps: Steps | None = None,
+) -> list[Scored]:
     """The units to quote for this kind of question (see the module docstring).
 
     ``next_items(unit)``: the units of the clauses that follow the unit's clause as items of the
-    same list (its next siblings in the document), for a list whose items the chunker cut apart.
+    same list (its next siblings in the document), for a list whose items the chunker cut apart;
+    ``steps(unit)``: the steps of the procedure the unit's section describes.
     """
     if not scored:
         return []
@@ -108,10 +116,13 @@ def choose(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_ite
             return [defining]
     row = _labelled_row(scored, best, intent.places)  # “湖州每年新增多少家高企？” of a table by city: 湖州's row
     if intent.compare or len(intent.parts) > 1:  # the other parts ask more than the place's row (“全省…？丽水呢？”)
-        chosen = _one_per_group(scored, intent, cfg, next_items)
+        chosen = _one_per_group(scored, intent, cfg, next_items, steps)
         return chosen + [s for s in row if s not in chosen]
     if row:
         return row
+    run = _steps_of(scored, intent, cfg, steps)
+    if run:
+        return run
     if _quotes_a_run(intent.kinds):
         return _list_items(scored, best, cfg, next_items)
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
@@ -191,7 +202,42 @@ def _too_many_clauses(chosen: Sequence[Scored], s: Scored, cfg: AnswerConfig) ->
     return s.clause.n not in {c.clause.n for c in chosen} and len({c.clause.n for c in chosen}) >= cfg.max_citations
 
 
-def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None) -> list[Scored]:
+def _steps_of(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, steps: Steps | None) -> list[Scored]:
+    """For a question asking a procedure's stages, the steps of the section naming them that a top unit of the best
+    unit's notice lies in: every step's heading, and its first sentence while they fit ``list_chars`` (“(二)县局核实。
+    各县(市、区)市场监管局要对…”); [] when there is none (another notice's procedure answers nothing asked)."""
+    if "steps" not in intent.kinds or steps is None or not scored:
+        return []
+    notice = scored[0].clause.chunk.doc_id
+    run = next((r for s in scored[: cfg.part_candidates] if s.clause.chunk.doc_id == notice and (r := steps(s))), None)
+    if not run:
+        return []
+    firsts = [bodies[:1] for _, bodies in run]
+    leads = [[_cut(b[0])] if b else [] for b in firsts]
+    quoted = [list(h) for h, _ in run]
+    used = _length([u for units in quoted for u in units])
+    if used + _length([u for lead in leads for u in lead]) <= cfg.list_chars:  # every step's lead words, …
+        used += _length([u for lead in leads for u in lead])
+        for k, lead in enumerate(leads):
+            extra = _length(firsts[k]) - _length(lead)
+            if firsts[k] and used + extra <= cfg.list_chars:  # … the whole first sentence of those it fits
+                leads[k], used = firsts[k], used + extra
+        for k, (_, bodies) in enumerate(run):  # … and a second one
+            if leads[k] == firsts[k] and len(bodies) > 1 and used + len(bodies[1].sentence) <= cfg.list_chars:
+                leads[k], used = [*leads[k], bodies[1]], used + len(bodies[1].sentence)
+        quoted = [h + lead for h, lead in zip(quoted, leads)]
+    return [u for units in quoted for u in units]
+
+
+def _cut(unit: Scored) -> Scored:
+    """``unit`` cut to its lead words (:func:`_lead`), …… marking the cut."""
+    lead = _lead(unit.sentence)
+    return unit if len(lead) >= len(unit.sentence.rstrip("。;； ")) else replace(unit, sentence=lead + GAP)
+
+
+def _one_per_group(
+    scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None, steps: Steps | None,
+) -> list[Scored]:
     """A comparison quotes the best unit of each of the two best documents; a multi-part question
     the best unit for each part (scored by the part's own bigrams and kind)."""
     chosen: list[Scored] = [scored[0]]
@@ -235,7 +281,12 @@ def _one_per_group(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, 
             own = max((s for s in scored if s.clause.n == pick.clause.n and s not in chosen), key=fit, default=None)
             if own is not None and fit(own) >= fit(pick) - cfg.part_quoted_margin:
                 pick = own
-        if _quotes_a_run(asks.kinds):
+        run = _steps_of(sorted(scored[: cfg.part_candidates], key=fit, reverse=True), asks, cfg, steps)
+        if run:
+            lists = True
+            have = {(c.clause.n, c.index) for c in chosen}
+            chosen += [s for s in run if (s.clause.n, s.index) not in have]
+        elif _quotes_a_run(asks.kinds):
             lists = True
             chosen += [s for s in _list_items(scored, pick, cfg, next_items) if s not in chosen]
         elif pick not in chosen:
