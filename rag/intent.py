@@ -321,6 +321,18 @@ def per_recipient_unstated(question: str, intent: Intent, sentence: str) -> bool
             and not _PER_STATED.search(sentence))
 
 
+def programme_unnamed(intent: Intent, aliases: Sequence[tuple[str, Sequence[str]]], clause_text: str) -> str | None:
+    """The programme a figure question names by an everyday name (高企 → 高新技术企业, ``aliases`` from the colloquial
+    table) that ``clause_text`` (the answering clause with its title and headings) names in neither form: its figure
+    is another programme's (“评上高企以后省里一次性奖励多少钱” answered by a 模型备案 reward's “50万元的一次性奖励”).
+    A rule in front of the model; on the thirteen sets' dev parts it held for nine questions, all unanswerable."""
+    if not set(intent.fact_kinds) & _FIGURE_KINDS:
+        return None
+    text = compact(fold(clause_text))
+    return next((said for said, meant in aliases if len(meant) == 1 and not QUESTION_WORDS.search(said)
+                 and said not in text and meant[0] not in text), None)
+
+
 # a grade named by its value: AAA级 (A to AAA), 四星 (a numeral before 星)
 _GRADE = re.compile(r"(A{1,3})(?=级)|([一二三四五六七八九十\d]+)(?=星)")
 

@@ -169,6 +169,15 @@ def test_a_share_the_notice_does_not_state_is_not_stated(answerer: Answerer) -> 
     assert answer.outcome == "not_stated" and "具体比例" in answer.text and answer.citations, answer.text
 
 
+def test_a_figure_for_a_programme_the_answering_clause_never_names_is_not_stated(answerer: Answerer) -> None:
+    """高企 (高新技术企业) is named by no clause paying a 一次性奖励: the 模型备案 reward is not its figure; the 外资研发中心
+    reward, asked by the everyday 外资 its clause uses too, is."""
+    other = answerer.ask("我们是高企，省里对高企一次性奖励多少钱？")
+    assert other.outcome == "not_stated" and other.citations, other.text
+    own = answerer.ask("外资研发中心落户浙江，省里一次性奖励最多给多少？")
+    assert own.outcome == "answered" and "500 万元" in own.text, own.text
+
+
 def test_a_figure_the_notice_leaves_open_is_not_stated(answerer: Answerer) -> None:
     """The 315 方案 rewards research “按上年度研发费用的一定比例”: asked the rate, the answer says it is not stated
     and cites that clause, rather than quoting it as if it answered."""

@@ -39,7 +39,7 @@ from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, choose, merge_extracts, named_record, not_found_text, not_stated_text,
                                   notice_names, quote, record_answer, record_holds, score_units, title_match)
 from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_edition, other_grade, per_recipient_unstated,
-                        read_intent)
+                        programme_unnamed, read_intent)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -47,7 +47,7 @@ from rag.config import Config
 from rag.embed import Embedder
 from rag.records import Answer, Chunk, Citation, Hit
 from rag.retrieve import Retrieval, limit_question
-from rag.sentences import quotable_units
+from rag.sentences import context_text, quotable_units
 from rag.textnorm import compact, fold
 
 __all__ = ["Answerer", "Retriever", "Evidence"]
@@ -224,7 +224,8 @@ class Answerer:
                     or sibling_term(g.weights, answering)
                     or sibling_modifier(judged, g.weights, answering, self.retriever.rarity, self.retriever.nominal)
                     or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)
-                                      or other_edition(judged, scored[0].clause.chunk.title)))):
+                                      or other_edition(judged, scored[0].clause.chunk.title)
+                                      or programme_unnamed(intent, self.retriever.aliases(judged), _clause_text(scored[0]))))):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
@@ -531,6 +532,12 @@ class Answerer:
 Step = tuple[list[Scored], list[Scored]]  # a procedure's step: its heading units, then the units after them
 _STEPS_SECTION = re.compile(r"程序|流程|步骤|环节")  # a section whose sub-sections are a procedure's steps (“二、申报程序”)
 _FIRST_ITEM = re.compile(r"\s*(?:[(（]1[)）]|1[.、．](?!\d)|①)")  # “(1)”, “1.”, “①”: the first item of a list
+
+
+def _clause_text(unit: Scored) -> str:
+    """The text of ``unit``'s clause with its title and headings: what names the programme a clause is about."""
+    chunk = unit.clause.chunk
+    return chunk.title + context_text(chunk) + chunk.text
 
 
 def _numbering(clauses: list[Clause], via: Clause) -> Callable[[Chunk], Clause]:
