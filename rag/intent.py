@@ -215,9 +215,10 @@ def _each(part: str) -> tuple[str, ...]:
     return tuple(part[: span[0]] + item + part[span[1]:] for item in items)
 
 
-# “415X分别代表啥”, ““一转四创”到底指哪几块”, “DCMM全称是什么”: a name asked to be explained (quoted, letters with
-# digits, or an acronym of three letters or more)
-_TERM = re.compile(r"“([^”]{2,12})”|(?<![A-Za-z0-9])([0-9]+[A-Za-z][A-Za-z0-9]*|[A-Za-z]+[0-9][A-Za-z0-9]*|[a-z]{3,})(?![A-Za-z0-9])")
+# “415X分别代表啥”, ““一转四创”到底指哪几块”, “DCMM全称是什么”, “315里的3和15到底指啥”: a name asked to be explained
+# (quoted, letters with digits, an acronym of three letters or more, or three or four digits that are not a year)
+_TERM = re.compile(r"“([^”]{2,12})”|(?<![A-Za-z0-9])([0-9]+[A-Za-z][A-Za-z0-9]*|[A-Za-z]+[0-9][A-Za-z0-9]*|[a-z]{3,}|"
+                   r"(?!(?:19|20)\d\d(?!\d))\d{3,4})(?![A-Za-z0-9.%年月日万亿元个家项])")
 # (“是哪几个方向” asks a list of something the name holds, not what the name means)
 _EXPLAIN = re.compile(r"指的?是?(?:啥|什么|哪)|代表(?:啥|什么|的是)|(?:什么|啥)意思|含义|全称|全名|是(?:啥|什么)(?=[？?,，。]|$)")
 
