@@ -163,6 +163,13 @@ def test_a_yes_no_question_quotes_the_one_rule_that_answers_it(answerer: Answere
     assert answer.outcome == "answered" and "贸易商" in answer.text and len(answer.citations) == 1, answer.text
 
 
+def test_a_yes_no_question_also_quotes_a_close_exception_of_another_clause(answerer: Answerer) -> None:
+    """Asked whether a trader may claim, the best rule says who may (“生产…的企业…可提出保费补贴申请”); the next
+    clause's exception (“…贸易商的,不得提出保费补贴申请”) is what decides, and is quoted too."""
+    answer = answerer.ask("我们公司是做新材料贸易的，买了首批次新材料转手卖掉，可以申请首批次保险的保费补贴吗？")
+    assert answer.outcome == "answered" and "贸易商的,不得提出保费补贴申请" in answer.text, answer.text
+
+
 def test_a_share_the_notice_does_not_state_is_not_stated(answerer: Answerer) -> None:
     """“百分之多少” is answered by a share only: the notice's 5000万元 does not answer it."""
     answer = answerer.ask("重点新材料首批次保险补偿，保费补贴按保费的百分之多少给？")

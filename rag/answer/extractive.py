@@ -130,8 +130,8 @@ def choose(
         best = next((s for s in close if len(s.sentence) <= cfg.answer_chars), best)
         close = [s for s in scored if s is not best and s.score >= best.score - cfg.keep_margin]
     chosen = [best]
-    if set(intent.kinds) <= {"yes_no", "condition"} and "yes_no" in intent.kinds:  # one rule answers 能不能: its clause only
-        close = [s for s in close if s.clause.n == best.clause.n]
+    if set(intent.kinds) <= {"yes_no", "condition"} and "yes_no" in intent.kinds:  # one rule answers 能不能: its clause only,
+        close = [s for s in close if s.clause.n == best.clause.n or _EXCLUSION.search(s.sentence)]  # and a close exception
     # units of clauses not yet quoted first: a second clause within the margin adds more than a
     # second sentence of the first (“软件业务收入利润率…” vs “…软件业务收入9152.9亿元”)
     for s in sorted(close, key=lambda s: s.clause.n == best.clause.n):
@@ -187,6 +187,10 @@ def _introduction(scored: Sequence[Scored], item: Scored) -> Scored | None:
     before = [s for s in scored if s.clause.chunk.doc_id == chunk.doc_id and s.clause.chunk.ordinal == chunk.ordinal - 1]
     last = max(before, key=lambda s: s.index, default=None)
     return last if last is not None and last.clause.chunk.text.rstrip().endswith(("：", ":")) else None
+
+
+# a rule that excludes (“用户单位为关联企业及贸易商的,不得提出保费补贴申请”): close to a 能不能 question, it may be the answer
+_EXCLUSION = re.compile(r"不得|不予|不能|不属于|不在[^，,。；;]{0,12}范围|除外")
 
 
 def _quotes_a_run(kinds: Sequence[str]) -> bool:
