@@ -215,6 +215,9 @@ def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None
     assert second.outcome == "not_stated" and second.citations, second.text
     first = answerer.ask("杭州2024年第一批工信项目企业申报截止到哪天？")
     assert first.outcome == "answered" and "5月30日" in compact(first.text), first.text
+    # an attachment (“各市科技创新重点和重大创新平台”) is of the year its notice names, not its own text
+    attached = answerer.ask("2016年科创计划附件里，台州有哪些重大创新平台？")
+    assert attached.outcome == "answered" and "台州" in attached.text, attached.text
 
 
 def test_a_part_already_answered_by_the_quoted_clause_adds_no_citation(answerer: Answerer) -> None:

@@ -220,7 +220,7 @@ class Answerer:
             answering, judged = "".join(s.sentence for s in scored[:3]), asked or result.query
             best = scored[0].sentence if scored else ""
             if gate and assessment.outcome == ANSWERED and (  # “2024年的呢？”, “第二批”, 个人所得税 / 工伤保险 of others
-                    unmentioned(intent.years, docs) or unmentioned(intent.batches, docs)
+                    unmentioned(intent.years, self._with_parents(docs)) or unmentioned(intent.batches, docs)
                     or sibling_term(g.weights, answering)
                     or sibling_modifier(judged, g.weights, answering, self.retriever.rarity, self.retriever.nominal)
                     or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)
@@ -349,6 +349,12 @@ class Answerer:
         in the notice that issued it."""
         document = self.retriever.document_chunks(record.doc_id)
         return self.retriever.document_chunks(record.parent_id) + document if record.parent_id else document
+
+    def _with_parents(self, docs: list[list[Chunk]]) -> list[list[Chunk]]:
+        """``docs`` and the notices that issued the attachments among them: an attachment (“各市科技创新重点和重大
+        创新平台”) is of its notice's year, which its own text need not name."""
+        parents = dict.fromkeys(d[0].parent_id for d in docs if d and d[0].parent_id)
+        return docs + [self.retriever.document_chunks(p) for p in parents]
 
     def _next_items(self, unit: Scored, clauses: list[Clause]) -> list[Scored]:
         """The units of the clauses after ``unit``'s that are the next items of its list, all of them (the answer
