@@ -234,6 +234,14 @@ def test_a_list_part_quotes_the_items_that_follow_the_clause_introducing_them(an
         assert item in answer.text, answer.text
 
 
+def test_a_list_asked_by_its_noun_starts_at_the_clause_introducing_that_list(answerer: Answerer) -> None:
+    """“要附哪些材料”: (三)市局复核 ends “同时提交以下材料:” before its three items; (四)省局公示, naming the same offices,
+    ranks first but lists nothing."""
+    answer = answerer.ask("市局往省局推荐守重企业时，要附哪些材料？")
+    items = ["1.市局推荐新申报和继续申报企业名单的文件", "推荐汇总表", "3.市局认为应该书面上报省局的有关情况说明"]
+    assert answer.outcome == "answered" and all(i in answer.text for i in items), answer.text
+
+
 def test_a_clause_ending_in_a_colon_is_followed_by_every_item_of_its_list(answerer: Answerer) -> None:
     """“…并择优向省局推荐。同时提交以下材料:” and its items 1.–3. are four chunks; the list answer quotes all three
     items, not only the first (the one retrieved beside the clause)."""

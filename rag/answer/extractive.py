@@ -124,7 +124,7 @@ def choose(
     if run:
         return run
     if _quotes_a_run(intent.kinds):
-        return _list_items(scored, best, cfg, next_items)
+        return _list_items(scored, _introducing(scored, intent, cfg) or best, cfg, next_items)
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
     if len(best.sentence) > cfg.answer_chars:  # an overlong best unit (a notice's preamble): a close one that fits instead
         best = next((s for s in close if len(s.sentence) <= cfg.answer_chars), best)
@@ -191,6 +191,22 @@ def _introduction(scored: Sequence[Scored], item: Scored) -> Scored | None:
 
 # a rule that excludes (“用户单位为关联企业及贸易商的,不得提出保费补贴申请”): close to a 能不能 question, it may be the answer
 _EXCLUSION = re.compile(r"不得|不予|不能|不属于|不在[^，,。；;]{0,12}范围|除外")
+
+
+_ASKED_NOUN = re.compile(r"(?:哪些|哪几[个项类种份样]?|什么)([\u4e00-\u9fff]{2})")
+_INTRODUCES = r"(?:以下|下列|如下)[^，,。；;：:]{{0,6}}{noun}[^，,。；;：:]{{0,4}}[：:]\s*$"
+
+
+def _introducing(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) -> Scored | None:
+    """For “要附哪些材料”, the best unit of a top clause that ends introducing a list of that noun (“…同时提交以下材料:”),
+    whatever outranked it (the next step's sentence naming the same offices); None when no clause does."""
+    nouns = {m.group(1) for part in intent.parts for m in _ASKED_NOUN.finditer(part)}
+    for noun in nouns:
+        ends = re.compile(_INTRODUCES.format(noun=re.escape(noun)))
+        found = next((s for s in scored[: cfg.part_candidates] if ends.search(s.clause.chunk.text)), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _quotes_a_run(kinds: Sequence[str]) -> bool:
