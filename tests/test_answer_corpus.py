@@ -242,6 +242,14 @@ def test_a_list_asked_by_its_noun_starts_at_the_clause_introducing_that_list(ans
     assert answer.outcome == "answered" and all(i in answer.text for i in items), answer.text
 
 
+def test_a_list_asked_of_a_place_quotes_the_rows_naming_it(answerer: Answerer) -> None:
+    """The 2022 national list of 创新型产业集群 starts with 天津's rows; asked which are 浙江's, the answer quotes the row
+    naming 浙江 (its 推荐单位 浙江省科技厅), not the list's first rows."""
+    answer = answerer.ask("2022年国家创新型产业集群名单里浙江的是哪些？")
+    assert answer.outcome == "answered" and "萧山临江高新区集成电路制造创新型产业集群" in answer.text, answer.text
+    assert "天津" not in answer.text, answer.text
+
+
 def test_a_clause_ending_in_a_colon_is_followed_by_every_item_of_its_list(answerer: Answerer) -> None:
     """“…并择优向省局推荐。同时提交以下材料:” and its items 1.–3. are four chunks; the list answer quotes all three
     items, not only the first (the one retrieved beside the clause)."""

@@ -124,7 +124,8 @@ def choose(
     if run:
         return run
     if _quotes_a_run(intent.kinds):
-        return _list_items(scored, _introducing(scored, intent, cfg) or best, cfg, next_items)
+        return _named_rows(scored, best, intent, cfg) or _list_items(scored, _introducing(scored, intent, cfg) or best,
+                                                                     cfg, next_items)
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
     if len(best.sentence) > cfg.answer_chars:  # an overlong best unit (a notice's preamble): a close one that fits instead
         best = next((s for s in close if len(s.sentence) <= cfg.answer_chars), best)
@@ -191,6 +192,17 @@ def _introduction(scored: Sequence[Scored], item: Scored) -> Scored | None:
 
 # a rule that excludes (“用户单位为关联企业及贸易商的,不得提出保费补贴申请”): close to a 能不能 question, it may be the answer
 _EXCLUSION = re.compile(r"不得|不予|不能|不属于|不在[^，,。；;]{0,12}范围|除外")
+
+
+def _named_rows(scored: Sequence[Scored], best: Scored, intent: Intent, cfg: AnswerConfig) -> list[Scored]:
+    """For “浙江有哪些集群进了…名单” when the best unit's clause never names the place (a national list's first rows):
+    the top units that name it (“13 萧山临江高新区集成电路制造创新型产业集群 萧山临江高新区 浙江省科技厅”), in the
+    notice's order; [] when the best clause names it or no unit does."""
+    if not intent.places or not missing_share(intent.places, [best.clause.chunk]):
+        return []
+    rows = [s for s in scored[: cfg.part_candidates] if any(p in compact(s.sentence) for p in intent.places)]
+    order = sorted(rows, key=lambda s: (s.clause.chunk.doc_id != best.clause.chunk.doc_id, s.clause.chunk.ordinal, s.index))
+    return _within(order, cfg.list_chars)
 
 
 _ASKED_NOUN = re.compile(r"(?:哪些|哪几[个项类种份样]?|什么)([\u4e00-\u9fff]{2})")
@@ -308,7 +320,8 @@ def _one_per_group(
             chosen += [s for s in run if (s.clause.n, s.index) not in have]
         elif _quotes_a_run(asks.kinds):
             lists = True
-            chosen += [s for s in _list_items(scored, pick, cfg, next_items) if s not in chosen]
+            chosen += [s for s in _named_rows(scored, pick, asks, cfg) or _list_items(scored, pick, cfg, next_items)
+                       if s not in chosen]
         elif pick not in chosen:
             chosen.append(pick)
     return chosen if lists else chosen[: cfg.extract_sentences + 1]
