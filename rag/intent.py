@@ -65,6 +65,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
     # a website asked, not one named (“申报系统什么时候开” asks a date)
     "contact": re.compile(r"(?<!打)(?<!打个)(?<!打一个)电话|联系|咨询|热线|邮箱|地址|寄到|寄哪|送到哪|交到哪|网址|"
                           r"(?:哪个?|什么|啥|[进登上]|登录|登陆)(?:网站|平台|系统|入口)|(?:网站|平台|系统|入口)(?:在哪|是啥|是什么|是哪|叫什么|怎么[进找])"),
+    # a web address asked (“在哪个网站报”, “网址多少”): a URL states it, a platform's name (“…政务服务平台”) does not
+    "web": re.compile(r"(?:哪个|什么|啥|哪)(?:网站|网页|链接|官网)|网址|(?:网站|网页|链接|官网)(?:是|在|叫)?(?:哪|什么|啥|多少)"),
     # where to take an objection or a question (“有问题找哪个单位”): a department the text sends people to
     "whom": re.compile(r"找谁|向谁|跟谁|找哪[个家]?(?:单位|部门|处室?|科室|机构)|向哪[个家]?(?:单位|部门|处室?)|哪个处"),
     "in_charge": re.compile(r"(?:哪个|哪些|哪几个|什么)(?:部门|单位|机构)(?:来)?(?:负责|牵头|主管|管|抓|落实)|"
@@ -147,6 +149,8 @@ class Intent:
         kinds = tuple(k for k in self.kinds if k in _FACT_PATTERNS or k == "grant_rate")
         if "grant_rate" in kinds:  # the share asked is one paid: it is stated beside a word of paying
             kinds = tuple(k for k in kinds if k != "percent")
+        if "web" in kinds:  # a web address asked: any contact (a platform's name, a phone) does not state it
+            kinds = tuple(k for k in kinds if k != "contact")
         if "day" in kinds or "duration" in kinds:  # a day / a length asked: a year alone does not state it
             kinds = tuple(k for k in kinds if k != "date")
         if "grant_rate" in kinds or "percent" in kinds:
@@ -304,6 +308,7 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "grant": re.compile(r"给予|奖励|奖补|补助|补贴|补偿|资助|贴息|扶持|支持|申领|领取|兑现|发放|额度|减免|免征|返还|配套|一次性"),
     "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|平台|系统|网站"),
     "whom": re.compile(r"向[^，,。；;]{2,30}(?:反映|提出|咨询|反馈|举报|投诉|联系)|与[^，,。；;]{2,30}联系|联系人"),
+    "web": re.compile(r"https?://|www\.|[a-z0-9-]+\.(?:gov|com|org|net)(?:\.cn)?\b", re.IGNORECASE),
     "in_charge": re.compile(r"责任单位|牵头|负责|主管部门|[厅局委办]、|[厅局委办][)）]"),
 }
 

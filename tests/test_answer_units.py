@@ -184,6 +184,9 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("那份实施意见是谁盖的章？").meta == ("issuer",) == read_intent("落款盖的谁的章？").meta
     assert asked_term("'415X'到底是哪几块？") == "415x" and asked_term("‘一转四创’指什么？") == "一转四创"  # any quotes
     assert asked_term("老听人说315，315里的3和15到底指啥？") == "315"  # a name of digits alone, …
+    # “在哪个网站报” asks a web address: a URL states it, a platform's name does not
+    assert read_intent("科小评价在哪个网站报？").fact_kinds == ("web",) and "web" not in read_intent("在网站上公示了吗？").kinds
+    assert states("(https://fuwu.most.gov.cn),选择…", "web") and not states("登录科学技术部政务服务平台", "web")
     assert asked_term("2023是什么？") is None and asked_term("补贴500万元是什么意思？") is None  # … not a year or an amount
     assert len(read_intent("外资研发中心落户杭州的话，杭州市里还有没有额外的配套奖励？").parts) == 1  # 还有没有 starts no part
     assert len(read_intent("申报截止是哪天？还有，要交几份材料？").parts) == 2
