@@ -361,6 +361,8 @@ def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
     assert not is_follow_up("个体工商户转型升级为企业有哪些支持政策？")
     assert is_follow_up("亩均方面呢？亩均税收和亩均增加值要到多少？")  # a short opening clause in 呢 leaves the topic out
     assert is_follow_up("这里面浙江有哪几个集群上榜？") and is_follow_up("这批一共拟认定多少个？")  # 这里面, 这批 point back
+    assert opens_as_follow_up("里面推广的数据管理能力评估国家标准是哪个？") and is_follow_up("嘉兴在里面是个什么定位？")
+    assert read_intent("国家标准是哪个？").fact_kinds == () and "number" in read_intent("补贴标准是多少？").kinds  # which, not how many
     assert opens_as_follow_up("这事是哪个部门牵头的？") and opens_as_follow_up("那申报截止时间呢？")
     assert is_follow_up("个转企那个实施意见文号多少？") and not opens_as_follow_up("个转企那个实施意见文号多少？")
     assert not is_follow_up("《关于支持信息服务业稳进提质的实施意见》是谁印发的？文号呢？落款盖的谁的章？")

@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from rag.intent import NOTICE_KIND, QUESTION_WORDS, Intent, read_intent
 
 _LEADING_ANAPHOR = re.compile(
-    r"^(?:那么|那|那这个|那个|这个|这项|这些|这件?事|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问)"
+    r"^(?:那么|那|那这个|那个|这个|这项|这些|这件?事|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问|里[面头])"
     r"(?:政策|文件|通知|措施|意见|规定|项目)?的?[,，、]?"
 )
-_EMBEDDED_ANAPHOR = re.compile(r"它|这件?事|该(?:政策|文件|通知|措施|意见|规定|项目)|这个|那个|上述|这项|此项|这些|这里[面头]|这[批份]")
+_EMBEDDED_ANAPHOR = re.compile(r"它|这件?事|该(?:政策|文件|通知|措施|意见|规定|项目)|这个|那个|上述|这项|此项|这些|这里[面头]|这[批份]|"
+                               r"在里[面头]")
 _PUNCT = " ？?。！!，,、：:"
 _OPENING_NE = re.compile(r"^[^？?，,。]{1,8}呢[？?，,]")  # a short first clause ending in 呢
 _SHORT = 6  # a question of at most this many content characters cannot stand alone
