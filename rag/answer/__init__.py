@@ -36,8 +36,9 @@ from rag.answer.condense import (
     opens_as_follow_up,
 )
 from rag.answer.context import Clause, pack, render
-from rag.answer.extractive import (Extract, Scored, choose, merge_extracts, named_record, not_found_text, not_stated_text,
-                                  notice_names, quote, record_answer, record_holds, score_units, title_match)
+from rag.answer.extractive import (Extract, Scored, Step, choose, merge_extracts, named_record, not_found_text,
+                                  not_stated_text, notice_names, quote, record_answer, record_holds, score_units,
+                                  title_match)
 from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_edition, other_grade, per_recipient_unstated,
                         programme_unnamed, read_intent)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
@@ -535,7 +536,6 @@ class Answerer:
         return parsed != NOT_STATED, parsed is not None
 
 
-Step = tuple[list[Scored], list[Scored]]  # a procedure's step: its heading units, then the units after them
 _STEPS_SECTION = re.compile(r"程序|流程|步骤|环节")  # a section whose sub-sections are a procedure's steps (“二、申报程序”)
 _FIRST_ITEM = re.compile(r"\s*(?:[(（]1[)）]|1[.、．](?!\d)|①)")  # “(1)”, “1.”, “①”: the first item of a list
 

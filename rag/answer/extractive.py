@@ -92,9 +92,10 @@ def score_units(
 
 
 NextItems = Callable[[Scored], Sequence[Scored]]
-# the steps of the procedure a unit's section describes, each its heading units and the units after them ([] when the
-# unit is in no such section): see :meth:`rag.answer.Answerer._steps`
-Steps = Callable[[Scored], Sequence[tuple[Sequence[Scored], Sequence[Scored]]]]
+Step = tuple[Sequence[Scored], Sequence[Scored]]  # a procedure's step: its heading units, then the units after them
+# the steps of the procedure a unit's section describes ([] when the unit is in no such section): see
+# :meth:`rag.answer.Answerer._steps`
+Steps = Callable[[Scored], Sequence[Step]]
 
 
 def choose(
@@ -236,7 +237,8 @@ def _too_many_clauses(chosen: Sequence[Scored], s: Scored, cfg: AnswerConfig) ->
 
 def _steps_of(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, steps: Steps | None) -> list[Scored]:
     """For a question asking a procedure's stages, the steps of the section naming them that a top unit of the best
-    unit's notice lies in: every step's heading, and its first sentence while they fit ``list_chars`` (“(二)县局核实。
+    unit's notice lies in: every step's heading; when each step's lead words fit ``list_chars`` too, those, each
+    grown in the notice's order to its whole first sentence and then its second while they fit (“(二)县局核实。
     各县(市、区)市场监管局要对…”); [] when there is none (another notice's procedure answers nothing asked)."""
     if "steps" not in intent.kinds or steps is None or not scored:
         return []
@@ -313,7 +315,8 @@ def _one_per_group(
             own = max((s for s in scored if s.clause.n == pick.clause.n and s not in chosen), key=fit, default=None)
             if own is not None and fit(own) >= fit(pick) - cfg.part_quoted_margin:
                 pick = own
-        run = _steps_of(sorted(scored[: cfg.part_candidates], key=fit, reverse=True), asks, cfg, steps)
+        run = _steps_of(sorted(scored[: cfg.part_candidates], key=fit, reverse=True), asks, cfg, steps) \
+            if "steps" in asks.kinds else []
         if run:
             lists = True
             have = {(c.clause.n, c.index) for c in chosen}
