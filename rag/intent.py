@@ -286,6 +286,15 @@ def question_bigrams(question: str) -> set[str]:
     return bigrams(QUESTION_WORDS.sub(" ", _EXCEPT.sub(" ", fold(question))))
 
 
+# the province's cities: a national list names a 浙江 entry by its city (“宁波市江北区…产业集群”), not the province
+_ZHEJIANG_CITIES = ("杭州", "宁波", "温州", "嘉兴", "湖州", "绍兴", "金华", "衢州", "舟山", "台州", "丽水")
+
+
+def within(places: Sequence[str]) -> tuple[str, ...]:
+    """``places`` and the cities of a province among them (浙江 → 杭州, 宁波, …): what a row of a list may name instead."""
+    return tuple(dict.fromkeys([*places, *(_ZHEJIANG_CITIES if "浙江" in places else ())]))
+
+
 def _places(q: str) -> tuple[str, ...]:
     """Place names from a gazetteer: a generic “X市/X区” pattern reads 小区, 园区, 评上省级 as places."""
     return tuple(dict.fromkeys(m.group(0) for m in _KNOWN_PLACES.finditer(q)))

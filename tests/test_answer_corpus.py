@@ -244,9 +244,10 @@ def test_a_list_asked_by_its_noun_starts_at_the_clause_introducing_that_list(ans
 
 def test_a_list_asked_of_a_place_quotes_the_rows_naming_it(answerer: Answerer) -> None:
     """The 2022 national list of 创新型产业集群 starts with 天津's rows; asked which are 浙江's, the answer quotes the row
-    naming 浙江 (its 推荐单位 浙江省科技厅), not the list's first rows."""
+    naming 浙江 (its 推荐单位 浙江省科技厅) and the one naming a city of it (宁波), not the list's first rows."""
     answer = answerer.ask("2022年国家创新型产业集群名单里浙江的是哪些？")
     assert answer.outcome == "answered" and "萧山临江高新区集成电路制造创新型产业集群" in answer.text, answer.text
+    assert "宁波市江北区高储能和关键电子材料制造创新型产业集群" in answer.text, answer.text
     assert "天津" not in answer.text, answer.text
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answer.context import Clause, neutralise_markers
-from rag.intent import NOTICE_KIND, Intent, defines, question_bigrams, read_intent, states
+from rag.intent import NOTICE_KIND, Intent, defines, question_bigrams, read_intent, states, within
 from rag.config import AnswerConfig
 from rag.records import Chunk
 from rag.sentences import context_text, quotable_units, text_bigrams, unit_matches, validity_unit
@@ -197,11 +197,13 @@ _EXCLUSION = re.compile(r"不得|不予|不能|不属于|不在[^，,。；;]{0,
 
 def _named_rows(scored: Sequence[Scored], best: Scored, intent: Intent, cfg: AnswerConfig) -> list[Scored]:
     """For “浙江有哪些集群进了…名单” when the best unit's clause never names the place (a national list's first rows):
-    the top units that name it (“13 萧山临江高新区集成电路制造创新型产业集群 萧山临江高新区 浙江省科技厅”), in the
-    notice's order; [] when the best clause names it or no unit does."""
+    the top units that name it or, for a province, one of its cities (“13 萧山临江高新区集成电路制造创新型产业集群
+    萧山临江高新区 浙江省科技厅”, “宁波市江北区…产业集群”), in the notice's order; [] when the best clause names it or
+    no unit does."""
     if not intent.places or not missing_share(intent.places, [best.clause.chunk]):
         return []
-    rows = [s for s in scored[: cfg.part_candidates] if any(p in compact(s.sentence) for p in intent.places)]
+    named = within(intent.places)
+    rows = [s for s in scored[: cfg.part_candidates] if any(p in compact(s.sentence) for p in named)]
     order = sorted(rows, key=lambda s: (s.clause.chunk.doc_id != best.clause.chunk.doc_id, s.clause.chunk.ordinal, s.index))
     return _within(order, cfg.list_chars)
 
