@@ -193,6 +193,8 @@ def test_intent_reads_what_is_asked() -> None:
     assert "list" in read_intent("追溯体系主要管哪几类？").kinds and not read_intent("主要管哪几类？").fact_kinds
     assert read_intent("高企认定要什么条件？另外补贴多少钱？").parts == ("高企认定要什么条件", "补贴多少钱")
     assert read_intent("小区里装电梯补多少？").places == ()  # 小区 is no place
+    assert read_intent("宁波有没有类似杭州的算力券？").places == ("宁波",)  # 杭州 is only the model of a likeness
+    assert read_intent("有没有类似杭州的算力券？").places == ("杭州",)
     assert read_intent("杭州和宁波的算力券比一比？").compare and read_intent("两地补贴分别多少？").compare
     assert not read_intent("软件和信息服务收入多少？比上年涨了多少？").compare  # a growth rate, not a comparison
     assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays

@@ -215,7 +215,7 @@ class Answerer:
                 no_field = one_part and not intent.fact_kinds and not record_holds(intent.meta, record.chunk, document)
                 if no_docno or no_field:  # no 文号 in record or text; “证书有效期几年” of a notice stating no validity
                     assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
-            if (gate and assessment.outcome == ANSWERED and scored and one_part
+            if (gate and assessment.outcome == ANSWERED and scored and not intent.compare
                     and unmentioned(intent.places, [self.retriever.document_chunks(scored[0].clause.chunk.doc_id)])):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “那宁波呢？” of a 杭州 notice
             answering, judged = "".join(s.sentence for s in scored[:3]), asked or result.query

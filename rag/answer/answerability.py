@@ -115,8 +115,9 @@ def unmentioned(names: Sequence[str], documents: Sequence[Sequence[Chunk]]) -> b
       splits it held for 11 questions, all unanswerable, 3 of which the model answered; a question naming two
       years, one missing, was answerable, so every year asked must be missing); so too a round asked
       (“第二批”, ``Intent.batches``) of notices on another (“2024年第一批杭州市工信领域项目”);
-    - a one-part question's places, none in the best unit's whole document: not stated (“那宁波有没有类似的奖励？”
-      answered from a 杭州 notice; across notices the best unit's document need not be the one naming the place).
+    - the places of a question comparing nothing, none in the best unit's whole document: not stated (“那宁波有没有
+      类似的奖励？” answered from a 杭州 notice; “宁波有没有类似杭州的算力券？补贴比例多少？”, whose 杭州 is only the
+      model of a likeness; across the notices compared the best unit's document need not be the one naming the place).
     """
     if not names:
         return False
