@@ -199,6 +199,12 @@ def test_a_place_the_answering_notice_never_names_is_not_stated(answerer: Answer
     assert answer.outcome == "not_stated" and "宁波" in answer.text and answer.citations, answer.text
 
 
+def test_a_place_named_only_as_the_model_of_a_likeness_is_not_the_place_asked(answerer: Answerer) -> None:
+    """“宁波有没有类似杭州的算力券？”: 宁波 is asked, 杭州 only the model; the 杭州 measures never name 宁波."""
+    answer = answerer.ask("宁波有没有类似杭州的算力券？一年能领多少？")
+    assert answer.outcome == "not_stated" and "宁波" in answer.text and answer.citations, answer.text
+
+
 def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None:
     """“那2024年的截止时间呢？” of the 2023 高企 notice: its dates are 2023's, so the answer is not_stated citing them,
     while the same question about 2023 is answered; a 文号's year (〔2023〕) names no year of the text."""
@@ -340,6 +346,14 @@ def test_a_record_question_naming_two_notices_answers_from_both_records(answerer
     assert "浙政办发〔2023〕65号" in answer.text and "浙政办发〔2023〕64号" in answer.text, answer.text
     validity = answerer.ask("去杠杆行动方案和重要产品追溯那个实施意见，各自从哪天开始施行？")
     assert "2016年9月9日" in validity.text and "2016年8月31日" in validity.text, validity.text
+
+
+def test_a_part_asking_no_field_of_the_record_is_answered_from_its_own_clause(answerer: Answerer) -> None:
+    """“文号是什么？是市政府哪次会议通过的？”: the record gives the 文号; the meeting is in the sentence whose 文号
+    the record cites, which is shown for that part, not only held in the citation card."""
+    answer = answerer.ask("嘉兴制造业数字化绿色化改造那个实施方案，文号是什么？是市政府哪次会议通过的？")
+    assert answer.outcome == "answered" and "嘉政发〔2024〕6号" in answer.text, answer.text
+    assert "第40次常务会议" in compact(answer.text), answer.text
 
 
 def test_an_issuer_answer_names_the_department_that_sealed_the_notice_for_it(answerer: Answerer) -> None:

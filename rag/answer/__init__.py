@@ -38,7 +38,7 @@ from rag.answer.condense import (
 from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, Step, choose, merge_extracts, named_record, not_found_text,
                                   not_stated_text, notice_names, quote, record_answer, record_holds, score_units,
-                                  title_match)
+                                  title_match, unrecorded_units)
 from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_edition, other_grade, per_recipient_unstated,
                         programme_unnamed, read_intent)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
@@ -316,11 +316,13 @@ class Answerer:
             return not_stated_text(ev.standalone, ev.intent, ev.scored[0])
         if ev.intent.meta and ev.records:
             parts = []
-            best = ev.scored[0] if len(ev.records) == 1 else None  # two notices' records are the whole answer
+            one = len(ev.records) == 1  # two notices' records are the whole answer
+            best = ev.scored[0] if one else None
+            units = unrecorded_units(ev.scored, ev.intent, self.cfg.answer) if one else []
             for target in ev.records:
                 number = _numbering(clauses, target)
                 parts.append(record_answer(ev.intent, target.chunk, best, self._record_document(target.chunk),
-                                           lambda c, number=number: number(c).n))
+                                           lambda c, number=number: number(c).n, units))
             return merge_extracts(parts)
         return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses),
                             lambda unit: self._steps(unit, clauses)))

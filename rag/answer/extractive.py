@@ -286,24 +286,11 @@ def _one_per_group(
         if pick is not None:
             chosen.append(pick)
     lists = False
-    asked = [question_bigrams(part) for part in intent.parts]
-    shared = set.intersection(*asked)  # what every part asks too (“…的数量目标各是多少”): not what tells them apart
-    reads = [read_intent(part) for part in intent.parts]  # a part is read like a question of its own
-    for at, (asks, own) in enumerate(zip(reads, asked) if len(intent.parts) > 1 else ()):
-        wanted = (own - shared) or own
-        kinds = asks.fact_kinds
-        # a part names its own places/years and those of the parts before it (“2022年浙江软件收入多少？在全国排第几？”);
-        # a year only a later part names is that part's (“浙江5G基站建了多少？2027年要建到多少？”)
-        named = list(dict.fromkeys(q for r in reads[: at + 1] for q in r.qualifiers))
-        later = [y for r in reads[at + 1:] for y in r.years if y not in named]
+    for part in parts_of(intent) if len(intent.parts) > 1 else ():
+        asks, later = part.asks, part.later
 
-        def fit(s: Scored) -> float:
-            own_words = wanted - text_bigrams(s.clause.chunk.title)  # the notice's name finds it, not the unit in it
-            overlap = len(own_words & text_bigrams(s.sentence)) / len(own_words) if own_words else 0.0
-            stated = not kinds or any(states(s.sentence, k, asks.said) for k in kinds)
-            return (s.score + cfg.qualifier_penalty * (s.qualifiers_missing - missing_share(named, [s.clause.chunk])
-                                                       - any(q in compact(s.sentence) for q in later))
-                    + overlap - cfg.part_kind_penalty * (not stated))
+        def fit(s: Scored, part: Part = part) -> float:
+            return part.fit(s, cfg)
 
         pick = max(scored[: cfg.part_candidates], key=fit)
         # a unit of a clause already quoted that fits nearly as well answers the part without another
@@ -330,6 +317,56 @@ def _one_per_group(
         elif pick not in chosen:
             chosen.append(pick)
     return chosen if lists else chosen[: cfg.extract_sentences + 1]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a question of several, read as a question of its own."""
+
+    asks: Intent
+    wanted: frozenset[str]  # its own bigrams, less what every part asks (“…的数量目标各是多少”)
+    named: tuple[str, ...]  # the places/years it and the parts before it name (“2022年浙江软件收入多少？在全国排第几？”)
+    later: tuple[str, ...]  # the years only a later part names (“浙江5G基站建了多少？2027年要建到多少？”)
+
+    def fit(self, s: Scored, cfg: AnswerConfig) -> float:
+        """How well ``s`` answers this part: its score for the whole question, plus the share of the part's own
+        bigrams it holds, less the qualifier penalty for the places/years the part names and its clause does not
+        (and for a later part's year it names), less ``part_kind_penalty`` when it states no fact of the kind asked."""
+        own_words = self.wanted - text_bigrams(s.clause.chunk.title)  # the notice's name finds it, not the unit in it
+        overlap = len(own_words & text_bigrams(s.sentence)) / len(own_words) if own_words else 0.0
+        kinds = self.asks.fact_kinds
+        stated = not kinds or any(states(s.sentence, k, self.asks.said) for k in kinds)
+        return (s.score + cfg.qualifier_penalty * (s.qualifiers_missing - missing_share(self.named, [s.clause.chunk])
+                                                   - any(q in compact(s.sentence) for q in self.later))
+                + overlap - cfg.part_kind_penalty * (not stated))
+
+
+def parts_of(intent: Intent) -> list[Part]:
+    """The parts of ``intent``'s question, each read like a question of its own."""
+    asked = [question_bigrams(part) for part in intent.parts]
+    shared = set.intersection(*asked)
+    reads = [read_intent(part) for part in intent.parts]
+    parts = []
+    for at, (asks, own) in enumerate(zip(reads, asked)):
+        named = tuple(dict.fromkeys(q for r in reads[: at + 1] for q in r.qualifiers))
+        later = tuple(y for r in reads[at + 1:] for y in r.years if y not in named)
+        parts.append(Part(asks, frozenset((own - shared) or own), named, later))
+    return parts
+
+
+def unrecorded_units(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) -> list[Scored]:
+    """The units answering the parts of a question of several that ask no field of the document record (“主题叫什么？”
+    beside “是哪几个部门联合搞的？”), each the unit that best fits its part; [] when no such part.  A part opening
+    “关于…” is the conversation's topic a follow-up was made standalone with (“关于…一共多少家？浙江入选的是哪几个，
+    这个通知是谁发的？”), not asked."""
+    units: list[Scored] = []
+    for text, part in zip(intent.parts, parts_of(intent)) if len(intent.parts) > 1 else ():
+        if not part.asks.meta and not text.startswith("关于") and scored:
+            pick = max(scored[: cfg.part_candidates], key=lambda s, part=part: part.fit(s, cfg))
+            if part.fit(scored[0], cfg) >= part.fit(pick, cfg) - cfg.part_quoted_margin:
+                pick = scored[0]  # the best unit for the whole question, when it fits the part nearly as well
+            units += [pick] if pick not in units else []
+    return units
 
 
 def missing_share(names: Sequence[str], chunks: Sequence[Chunk]) -> float:
@@ -453,6 +490,7 @@ _LISTED_BY = re.compile(r"[^，,。；;：:\s]{2,20}(?:、[^，,。；;：:\s、
 
 def record_answer(
     intent: Intent, record: Chunk, best: Scored | None, document: Sequence[Chunk], number: Callable[[Chunk], int],
+    part_units: Sequence[Scored] = (),
 ) -> Extract:
     """Answer a 文号/发文机关/日期/有效期 question from the document record ``record`` carries (the document the
     question names, else the top hit's: :func:`named_record`).
@@ -460,8 +498,9 @@ def record_answer(
     Each field is given as the record holds it, followed by the clause that states it
     (``number(chunk)`` adds that clause to the context and returns its [n]); the validity
     sentence is quoted verbatim.  Fields the record lacks are said to be missing, not guessed.
-    The best-scoring unit ``best`` is quoted after the record: the question may ask more than the
-    record holds (“文号多少？异议寄到哪里？”), or about a document the notice only cites.
+    The best-scoring unit ``best`` is quoted after the record, unless a field's quote holds it: the question may
+    ask more than the record holds (“文号多少？异议寄到哪里？”), or about a document the notice only cites.  When
+    parts of the question ask no field, their own units (:func:`unrecorded_units`) are quoted instead, always.
     """
     c = record
     lines = [f"文件：《{c.title.strip('《》')}》"]
@@ -498,11 +537,13 @@ def record_answer(
             lines.append(f"施行与有效期：“{neutralise_markers(unit)}”[{n}]")
         else:
             lines.append("施行与有效期：文件中未写明")
-    unit = best.sentence.strip() if best is not None else ""
-    if unit and not any(unit in q for q in quotes.values()):
-        n = best.clause.n
-        quotes[n] = quotes[n] + GAP + unit if n in quotes else unit
-        lines.append(f"“{neutralise_markers(unit)}”[{n}]")
+    for shown in part_units or ([best] if best is not None else []):
+        unit, n = shown.sentence.strip(), shown.clause.n
+        held = any(unit in q for q in quotes.values())
+        if unit and (part_units or not held):
+            if not held:
+                quotes[n] = quotes[n] + GAP + unit if n in quotes else unit
+            lines.append(f"“{neutralise_markers(unit)}”[{n}]")
     return Extract("\n".join([EXTRACT_LABEL, *lines]), quotes)
 
 
