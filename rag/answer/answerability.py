@@ -129,6 +129,7 @@ SIBLING_CHARS = 5  # a term at least this long that the corpus never uses …
 SIBLING_TAIL = 3  # … and whose last this many characters the answering sentence uses in another term
 
 
+_A_LITTLE = ("点", "些")  # 买点算力 is 买(一)点算力, not jieba's noun 买点 (a selling point) modifying 算力
 SIBLING_RARITY = 11.0  # a modifier at least this rare in everyday Chinese (jieba's -log frequency: 工伤 13.8, 整理 10.3)
 _TWO_HAN = re.compile(r"[\u4e00-\u9fff]{2}")
 
@@ -145,7 +146,7 @@ def sibling_modifier(
     q, text = compact(question), compact(sentence)
     heads = [h for h, w in word_weights.items() if w and len(h) >= 2]
     for word, weight in word_weights.items():
-        if weight or word in text or not nominal(word) or rarity(word) < SIBLING_RARITY:
+        if weight or word in text or not nominal(word) or rarity(word) < SIBLING_RARITY or word.endswith(_A_LITTLE):
             continue
         for at in re.finditer(re.escape(word), q):
             head = next((h for h in heads if q.startswith(h, at.end())), None)
