@@ -156,6 +156,7 @@ class AnswerConfig:
     part_kind_penalty: float = 0.5  # a part's unit that does not state the kind it asks (a 公示's preamble for 哪天结束)
     part_quoted_margin: float = 0.2  # a part is answered from a clause already quoted when its unit fits within this
     reading_margin: float = 0.1  # the other reading of a question in a conversation wins by this much P(answerable)
+    contact_reading_margin: float = 0.0  # … by this much when it asks only whom to contact: contacts are a notice's own
     follow_up_hits: int = 5  # a question not opening as a follow-up leans on the conversation if its notice is in its top hits (10: topic switches lost)
     answerability: str = ""  # answerability model JSON; "" = the bundled rag/answer/answerability.json
 

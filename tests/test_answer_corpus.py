@@ -381,6 +381,17 @@ def test_a_question_in_a_conversation_takes_its_better_supported_reading(answere
     assert answer.outcome == "answered" and "从优、就高、不重复" in answer.text, answer.text
 
 
+def test_a_contact_asked_in_a_conversation_is_the_topic_notices_when_that_reading_is_as_well_supported(
+    answerer: Answerer,
+) -> None:
+    """“有异议的话联系哪个部门？” after a question on the 未来工厂 公示 asks that notice's contact, not the one of
+    another 公示 that the question alone finds first (a contact is a notice's own)."""
+    history = [("2023年省级未来工厂、智能工厂那批拟认定名单有多少个项目？", "拟认定213个工厂/车间项目。")]
+    answer = answerer.ask("有异议的话联系哪个部门？", history=history)
+    assert answer.outcome == "answered" and "0571-87056296" in answer.text, answer.text
+    assert "0571-89767049" not in answer.text, answer.text
+
+
 def test_a_record_question_in_a_conversation_asks_about_the_notice_just_discussed(answerer: Answerer) -> None:
     """“这通知是哪个部门、哪天发的？” after questions on the AAA 守合同重信用 notice: that notice's record, not the
     record of whatever notice the bare words find first."""

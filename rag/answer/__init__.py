@@ -450,15 +450,18 @@ class Answerer:
     ) -> Evidence:
         """A question in a conversation that does not open as a follow-up reads two ways: as asked, and about the
         conversation's topic (:func:`as_follow_up`).  :meth:`_resolve` chose one by what retrieval finds; the other
-        is taken when the model finds it better supported by ``reading_margin``, or when the first finds nothing
-        relevant and the other does (“有问题找谁反映？”).  A topic reading tried second is judged on the question as
+        is taken when the model finds it better supported by ``reading_margin`` (by ``contact_reading_margin`` for
+        a question asking only whom to contact: “有异议的话联系谁？” after a question on a 公示 is that notice's),
+        or when the first finds nothing relevant and the other does (“有问题找谁反映？”).  A topic reading tried second is judged on the question as
         asked, as the retry this replaced was; one :meth:`_resolve` chose is judged on itself, as every rewrite is."""
         kept = standalone == question
         other = as_follow_up(question, history) if kept else question
         if other is None or other == standalone:
             return ev
         alt = self._evidence(other, filters, notes, timer, gate=self.llm is None, asked=question if kept else None)
-        better = alt.assessment.probability > ev.assessment.probability + self.cfg.answer.reading_margin
+        margin = (self.cfg.answer.contact_reading_margin if set(ev.intent.kinds) <= _CONTACT_KINDS and ev.intent.kinds
+                  else self.cfg.answer.reading_margin)
+        better = alt.assessment.probability > ev.assessment.probability + margin
         found = ev.assessment.outcome == NOT_FOUND and alt.assessment.outcome != NOT_FOUND
         return alt if better or found else ev
 
@@ -540,6 +543,9 @@ class Answerer:
 
 _STEPS_SECTION = re.compile(r"程序|流程|步骤|环节")  # a section whose sub-sections are a procedure's steps (“二、申报程序”)
 _FIRST_ITEM = re.compile(r"\s*(?:[(（]1[)）]|1[.、．](?!\d)|①)")  # “(1)”, “1.”, “①”: the first item of a list
+
+
+_CONTACT_KINDS = frozenset({"contact", "whom", "web"})  # what a question asking only whom to contact asks
 
 
 def _clause_text(unit: Scored) -> str:
