@@ -149,6 +149,7 @@ class AnswerConfig:
     qualifier_penalty: float = 0.15  # times the share of the question's places/years its clause never names
     rank_penalty: float = 0.02  # per retrieval rank of the unit's clause
     keep_margin: float = 0.05  # units within this of the best are quoted too
+    topic_weight: float = 0.5  # a follow-up's topic words (“关于<topic>，…”) count this much in a unit's word match
     answer_chars: int = 200  # a plain answer's quoted units stop growing here
     min_quote_chars: int = 70  # a best unit shorter than this is followed by the next unit of its clause (dev: 40 → 70)
     list_chars: int = 260  # a list answer's items stop here

@@ -280,6 +280,13 @@ def asks_validity(question: str) -> bool:
     return "valid" in read_intent(question).meta
 
 
+def topic_bigrams(question: str) -> frozenset[str]:
+    """The content bigrams only the topic of a follow-up made standalone names (“关于<topic>，…”): they found the
+    notice; what the rest asks is what a sentence answering it shares."""
+    topic = _TOPIC.match(fold(question))
+    return frozenset(question_bigrams(question) - question_bigrams(fold(question)[topic.end():])) if topic else frozenset()
+
+
 def question_bigrams(question: str) -> set[str]:
     """Content bigrams of a question: interrogative words are cut out, not bridged over, and so is what it
     sets aside (“除了高企证书，还有哪些…” asks about the others)."""

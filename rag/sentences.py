@@ -130,8 +130,10 @@ def _aliased(text: str, aliases: Sequence[tuple[str, Sequence[str]]]) -> set[str
 
 
 def unit_matches(wanted: set[str], qvec: np.ndarray, chunk: Chunk, vectors: np.ndarray,
-                 aliases: Sequence[tuple[str, Sequence[str]]] = ()) -> list[UnitMatch]:
-    """Every quotable unit of ``chunk`` against a question (its content bigrams ``wanted``, its vector ``qvec``).
+                 aliases: Sequence[tuple[str, Sequence[str]]] = (), topic: frozenset[str] = frozenset(),
+                 topic_weight: float = 1.0) -> list[UnitMatch]:
+    """Every quotable unit of ``chunk`` against a question (its content bigrams ``wanted``, its vector ``qvec``;
+    the bigrams in ``topic``, a follow-up's topic, count ``topic_weight`` each).
 
     ``vectors`` are the units' vectors from the index, so nothing is embedded here.  The one
     sentence-level match of the project: retrieval reranks with it, the answer stage quotes with it.
@@ -144,8 +146,12 @@ def unit_matches(wanted: set[str], qvec: np.ndarray, chunk: Chunk, vectors: np.n
     heading = text_bigrams(context) | _aliased(context, aliases)
     title = text_bigrams(chunk.title)  # names the document: every unit of it is as much about it (half weight)
     out = []
+    def weight(found: set[str]) -> float:
+        return len(found) - (1.0 - topic_weight) * len(found & topic)
+
+    total = weight(wanted)
     for (i, unit), cos in zip(units, cosines, strict=True):
         own = (text_bigrams(unit) | _aliased(unit, aliases)) - title
-        lexical = (len(wanted & own) + 0.5 * len(wanted & (heading - own))) / len(wanted) if wanted else 0.0
+        lexical = (weight(wanted & own) + 0.5 * weight(wanted & (heading - own))) / total if total else 0.0
         out.append(UnitMatch(i, unit, float(cos), lexical))
     return out

@@ -479,6 +479,28 @@ def test_title_words_name_the_document_not_the_answer() -> None:
     assert "DCMM" in dcmm.text and dcmm.lexical > header.lexical
 
 
+def test_a_follow_ups_topic_words_count_less_than_what_it_asks() -> None:
+    """“关于<topic>，…” (a follow-up made standalone): the topic's words found the notice; in the word match they count
+    ``topic_weight`` each, so the unit stating what the rest asks (费率) gains on the one repeating the topic."""
+    import numpy as np
+
+    from rag.intent import question_bigrams, topic_bigrams
+    from rag.sentences import unit_matches
+
+    question = "关于2023年稳岗返还和扩岗补助的受理截止时间，今年失业保险费率还降吗？"
+    topic = topic_bigrams(question)
+    assert "返还" in topic and "费率" not in topic and topic_bigrams("失业保险费率还降吗？") == frozenset()
+    chunk = Chunk("s1", "docS", "春节稳工稳产通知", ("四、",), "将2023年稳岗返还、扩岗补助受理截止时间延长至2024年3月31日。"
+                  "2024年继续实施阶段性降低失业保险费率至1%政策。", "000.txt", 0, 80)
+    wanted = question_bigrams(question)
+    extension, rate = unit_matches(wanted, np.zeros(4), chunk, np.zeros((2, 4)))  # every word alike: the topic wins
+    assert "费率" in rate.text and rate.lexical < extension.lexical
+    weighted_extension, weighted_rate = unit_matches(wanted, np.zeros(4), chunk, np.zeros((2, 4)), topic=topic,
+                                                     topic_weight=0.5)
+    assert weighted_rate.lexical > rate.lexical and weighted_extension.lexical < extension.lexical
+    assert weighted_extension.lexical - weighted_rate.lexical < extension.lexical - rate.lexical
+
+
 def test_a_unit_using_the_documents_word_holds_the_everyday_word_asked() -> None:
     """“高企” asked, “高新技术企业” written: with the colloquial table's entry the unit that uses the document's word
     holds the asker's bigrams; without it only the unit repeating the everyday word would."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answer.context import Clause, neutralise_markers
-from rag.intent import NOTICE_KIND, Intent, defines, question_bigrams, read_intent, states, within
+from rag.intent import NOTICE_KIND, Intent, defines, question_bigrams, read_intent, states, topic_bigrams, within
 from rag.config import AnswerConfig
 from rag.records import Chunk
 from rag.sentences import context_text, quotable_units, text_bigrams, unit_matches, validity_unit
@@ -75,13 +75,13 @@ def score_units(
 ) -> list[Scored]:
     """Every quotable unit of ``clauses`` scored against the question, best first; ``aliases``: the everyday words
     it uses with their document words (:meth:`rag.retrieve.Colloquial.aliases`)."""
-    wanted = question_bigrams(question)
+    wanted, topic = question_bigrams(question), topic_bigrams(question)
     kinds = intent.fact_kinds
     out: list[Scored] = []
     for rank, clause in enumerate(clauses):
         chunk = clause.chunk
         missing = missing_share(intent.qualifiers, [clause.chunk])
-        for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk), aliases):
+        for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk), aliases, topic, cfg.topic_weight):
             if is_title(m.text, chunk.title) or is_file_name(m.text) or any(ins in m.text for ins in chunk.instructions):
                 continue  # a title or a file name answers nothing; text addressing an assistant is never quoted
             stated = not kinds or any(states(m.text, k, intent.said) for k in kinds)
