@@ -226,6 +226,9 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("什么时候截止？").fact_kinds == ("date",) and read_intent("文号是几号文？").fact_kinds == ()
     assert states("公示时间为2024年1月5日至1月12日", "day") and not states("2023年度浙江省知识产权信息公共服务网点", "day")
     assert not states("根据《实施意见》(杭政办函〔2023〕81号)等文件精神", "day") and states("10个工作日内", "day")
+    # when acceptance starts is a day: “每年…总额” states how often, not from when
+    assert read_intent("什么时候开始受理？").fact_kinds == ("day",)
+    assert not states("每年“算力券”总额提升至2.5亿元", "day") and states("每年“算力券”总额提升至2.5亿元", "date")
     # a share asked: only a share answers it (not 5000万元), unless another part asks for an amount too
     share = read_intent("保费补贴按保费的百分之多少给？")
     assert share.fact_kinds == ("grant_rate",) and read_intent("保费能补贴多少比例？").fact_kinds == ("grant_rate",)
