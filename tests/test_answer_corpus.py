@@ -205,6 +205,15 @@ def test_a_place_named_only_as_the_model_of_a_likeness_is_not_the_place_asked(an
     assert answer.outcome == "not_stated" and "宁波" in answer.text and answer.citations, answer.text
 
 
+def test_a_part_asking_a_figure_per_recipient_that_no_top_unit_gives_is_not_stated(answerer: Answerer) -> None:
+    """“…单个项目封顶多少？” beside a rate asked: the 杭州 call states a threshold, no cap per project; the 算力券
+    measures state a cap per company (单家企业每年…不超过800万元), so that question is answered."""
+    capped = answerer.ask("杭州技改补助最后是按设备投资额的百分之几补？单个项目封顶多少？")
+    assert capped.outcome == "not_stated" and capped.citations, capped.text
+    stated = answerer.ask("杭州算力券一年总共发多少？一家企业最多能领多少？")
+    assert stated.outcome == "answered" and "800万元" in stated.text, stated.text
+
+
 def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None:
     """“那2024年的截止时间呢？” of the 2023 高企 notice: its dates are 2023's, so the answer is not_stated citing them,
     while the same question about 2023 is answered; a 文号's year (〔2023〕) names no year of the text."""

@@ -224,6 +224,8 @@ class Answerer:
                     unmentioned(intent.years, self._with_parents(docs)) or unmentioned(intent.batches, docs)
                     or sibling_term(g.weights, answering)
                     or sibling_modifier(judged, g.weights, answering, self.retriever.rarity, self.retriever.nominal)
+                    or (not one_part and not intent.compare and any(  # “…单个项目最多投多少？” of a fund's size
+                        per_recipient_unstated(part, read_intent(part), answering) for part in intent.parts))
                     or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)
                                       or other_edition(judged, scored[0].clause.chunk.title)
                                       or programme_unnamed(intent, self.retriever.aliases(judged), _clause_text(scored[0]))))):
