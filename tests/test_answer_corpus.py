@@ -192,6 +192,14 @@ def test_a_figure_the_notice_leaves_open_is_not_stated(answerer: Answerer) -> No
     assert answer.outcome == "not_stated" and "一定比例" in answer.text and answer.citations, answer.text
 
 
+def test_a_figure_left_open_by_a_top_unit_matching_as_well_as_the_best_is_not_stated(answerer: Answerer) -> None:
+    """“那奖励比例具体是多少？” after a question on the 市县 research reward: the best unit is another programme's 5%
+    (外资研发中心), and the unit matching the question as well leaves the share open (“按…的一定比例给予”)."""
+    history = [("市县研发投入奖励一般什么门槛？", "研发费用占营业收入比重3%以上且研发费用年增长20%以上。")]
+    answer = answerer.ask("那奖励比例具体是多少？", history=history)
+    assert answer.outcome == "not_stated" and answer.citations, answer.text
+
+
 def test_a_place_the_answering_notice_never_names_is_not_stated(answerer: Answerer) -> None:
     """“那宁波有没有类似的…奖励？” after a 杭州 question: the 杭州 measures answer the wording, but never name 宁波."""
     history = [("杭州的企业拿到网信办生成式人工智能模型备案，能奖多少？", "给予不超过50万元的一次性奖励。")]

@@ -202,7 +202,8 @@ class Answerer:
             assessment = self.model.assess(g.features, gate=gate)
             records = self._named_records(result.query, top, g.clauses, filters) if intent.meta and top else ()
             record = records[0] if records else None
-            if gate and assessment.outcome == ANSWERED and scored and leaves_open(scored[0].sentence, intent):
+            if gate and assessment.outcome == ANSWERED and scored and any(
+                    leaves_open(s.sentence, intent) for s in scored[:3] if s.lexical >= scored[0].lexical):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
             one_part = not intent.compare and len(intent.parts) == 1
             if gate and assessment.outcome != ANSWERED and record is not None and not intent.fact_kinds:
