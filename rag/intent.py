@@ -309,7 +309,7 @@ _LIKENESS = re.compile(r"(?:类似|像|参照|比照)(?:于|着)?$")
 def _places(q: str) -> tuple[str, ...]:
     """Place names from a gazetteer: a generic “X市/X区” pattern reads 小区, 园区, 评上省级 as places.  A place named
     only as the model of a likeness (“类似杭州的”) is not asked of when another place is (宁波 is)."""
-    found = [m for m in _KNOWN_PLACES.finditer(q)]
+    found = list(_KNOWN_PLACES.finditer(q))
     asked = [m for m in found if not _LIKENESS.search(q[max(0, m.start() - 3):m.start()])]
     return tuple(dict.fromkeys(m.group(0) for m in (asked or found)))
 

@@ -145,11 +145,12 @@ def unit_matches(wanted: set[str], qvec: np.ndarray, chunk: Chunk, vectors: np.n
     context = context_text(chunk)
     heading = text_bigrams(context) | _aliased(context, aliases)
     title = text_bigrams(chunk.title)  # names the document: every unit of it is as much about it (half weight)
-    out = []
+
     def weight(found: set[str]) -> float:
         return len(found) - (1.0 - topic_weight) * len(found & topic)
 
     total = weight(wanted)
+    out: list[UnitMatch] = []
     for (i, unit), cos in zip(units, cosines, strict=True):
         own = (text_bigrams(unit) | _aliased(unit, aliases)) - title
         lexical = (weight(wanted & own) + 0.5 * weight(wanted & (heading - own))) / total if total else 0.0

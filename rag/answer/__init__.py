@@ -455,8 +455,9 @@ class Answerer:
         conversation's topic (:func:`as_follow_up`).  :meth:`_resolve` chose one by what retrieval finds; the other
         is taken when the model finds it better supported by ``reading_margin`` (by ``contact_reading_margin`` for
         a question asking only whom to contact: “有异议的话联系谁？” after a question on a 公示 is that notice's),
-        or when the first finds nothing relevant and the other does (“有问题找谁反映？”).  A topic reading tried second is judged on the question as
-        asked, as the retry this replaced was; one :meth:`_resolve` chose is judged on itself, as every rewrite is."""
+        or when the first finds nothing relevant and the other does (“有问题找谁反映？”).  A topic reading tried
+        second is judged on the question as asked, as the retry this replaced was; one :meth:`_resolve` chose is
+        judged on itself, as every rewrite is."""
         kept = standalone == question
         other = as_follow_up(question, history) if kept else question
         if other is None or other == standalone:
