@@ -124,6 +124,7 @@ class RetrieveConfig:
     rerank_depth: int = 20  # fused candidates whose sentences are scored
     expand_colloquial: bool = True  # add document words for everyday ones to the keyword query (rag/data/colloquial.tsv)
     colloquial: str = ""  # extra TSV of everyday words -> document words, read after rag/data/colloquial.tsv
+    programmes: str = ""  # extra list of programme names, read after rag/data/programmes.txt (see HybridRetriever.uncovered)
     max_query_chars: int = 512  # longer queries are truncated with a note
     definition_first: bool = True  # “415X指什么”: a candidate clause defining the name (“…构成的“415X””) is ranked first
     header_first: bool = True  # “文号多少”: the notice header stating the top clause's 文号 is ranked first

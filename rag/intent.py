@@ -75,9 +75,10 @@ _ASKS: dict[str, re.Pattern[str]] = {
 _META: dict[str, re.Pattern[str]] = {
     # a department asked about as the notice's author: a verb of issuing follows (“有意见找哪些部门” asks a contact)
     "issuer": re.compile(r"(?:(?:哪个|哪些|哪几个|哪家)(?:部门|单位|机关|部委)|哪几家)[^，,？?。]{0,6}?(?:发|印发|发布|出的|下发|下的|公示|搞|盖章)|"
-                         r"谁发|谁印发|谁出的|谁盖的?章|盖的?(?:是)?(?:谁|哪个部门|哪家)的?章|发文(?:单位|机关|部门)|发布(?:单位|机关|部门)|印发(?:单位|机关)|联合(?:发|印发|发布)|公示的"),
+                         r"谁发|谁印发|谁出的|谁盖的?章|盖的?(?:是)?(?:谁|哪个部门|哪家)的?章|发文(?:单位|机关|部门)|发布(?:单位|机关|部门)|印发(?:单位|机关)|联合(?:发|印发|发布)|公示的|"
+                         r"落款(?:是|为|写的是?)?(?:谁|哪|什么单位|什么部门|单位|机关|部门)"),
     "docno": re.compile(r"文号|几号文|什么文|发文字号|哪个文件|编号"),
-    "issued": re.compile(r"(?:什么时候|啥时候|何时|哪天|哪一天)(?:发|印发|发布|出台|下发|公布)|印发(?:日期|时间)|发布(?:日期|时间)|发文(?:日期|时间)|成文"),
+    "issued": re.compile(r"(?:什么时候|啥时候|何时|哪天|哪一天)(?:发|印发|发布|出台|下发|公布)|印发(?:日期|时间)|发布(?:日期|时间)|发文(?:日期|时间)|成文|落款(?:日期|时间)"),
     # “有效期多长”, not “证书还在有效期”/“没过期的证书”: the validity asked, not a condition stated
     "valid": re.compile(r"施行|生效|(?:开始|起)算数|有效期(?:是|为|有|到)?(?:多长|多久|几年|多少|到哪|到什么|到几|截止|什么时候|啥时候|至)|"
                         r"执行到|管到|有效到|(?:什么时候|啥时候|哪天|何时)(?:开始|起)?(?:执行|实施)|"
@@ -275,6 +276,15 @@ def without_field_asks(question: str) -> str:
     return question
 
 
+# the asker describing themselves (“我是小规模纳税人，…”, “我们公司属于个人独资企业”), up to the clause's end
+_SELF_DESCRIPTION = re.compile(r"(?:我|我们|本人|咱们?)(?:公司|厂|店|单位|家)?(?:是(?!不是|否)|属于|作为)[^，,。；;？?！!]*")
+
+
+def without_self_description(question: str) -> str:
+    """``question`` less what the asker says of themselves: that names who asks, not what is asked about."""
+    return _SELF_DESCRIPTION.sub(" ", fold(question))
+
+
 def asks_validity(question: str) -> bool:
     """“什么时候开始施行/有效期多长/还管用吗”: the answer is the notice's own validity clause."""
     return "valid" in read_intent(question).meta
@@ -397,6 +407,18 @@ def other_edition(question: str, title: str) -> bool:
                 and not any(lo <= int(m.group(1)) <= hi for lo, hi in spans)):
             return True
     return False
+
+
+# a yes/no question asking whether money is paid (“市场监管局会发奖金吗”, “有没有补贴”)
+_ASKS_PAYMENT = re.compile(r"(?:发|给|有|拿|领|享受|申请)(?:不(?:发|给|有|拿))?(?:没有)?[^，,？?。]{0,8}?"
+                           r"(?:奖金|奖励|补助|补贴|奖补|资助|扶持资金|专项资金|现金)")
+
+
+def payment_unnamed(question: str, intent: Intent, sentence: str) -> bool:
+    """Whether ``question`` asks only whether money is paid and ``sentence`` (the answering units) names no paying
+    at all (“评上AAA级守合同重信用企业，会发奖金吗” answered by the 核实 procedure): no rule on it is stated."""
+    return ("yes_no" in intent.kinds and not intent.fact_kinds and bool(_ASKS_PAYMENT.search(_TOPIC.sub("", fold(question))))
+            and not _FACT_PATTERNS["grant"].search(sentence))
 
 
 def leaves_open(sentence: str, intent: Intent) -> bool:

@@ -14,6 +14,7 @@ amounts with their magnitude (“2.5亿”), percentages, and the corpus's quote
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,6 +103,32 @@ class Colloquial:
         return tuple((said, tuple(meant.split())) for said, meant in self.pairs if said in folded)
 
 
+def read_programmes(extra: str = "") -> tuple[str, ...]:
+    """The programme names of rag/data/programmes.txt and of the user's ``extra`` list: one per line, ``#`` comments."""
+    names: list[str] = []
+    for path in [Path(__file__).with_name("data") / "programmes.txt", *([Path(extra)] if extra else [])]:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ValueError(f"programme list {path}: {exc.strerror or exc}") from exc
+        for number, line in enumerate(lines, 1):
+            name = fold(line.strip())
+            if not name or name.startswith("#"):
+                continue
+            if not PLAIN_WORD.fullmatch(name):
+                raise ValueError(f"{path}:{number}: expected one name of letters, digits or Chinese characters, got {name!r}")
+            names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def word_lists(cfg: RetrieveConfig) -> dict[str, str]:
+    """A digest of each word list the answers depend on (the colloquial table, the programme names), bundled and
+    the user's: the regression gate's calibration record, so editing a list cannot silently outdate it."""
+    colloquial = "\n".join(f"{said}\t{meant}" for said, meant in Colloquial.load(cfg.colloquial).pairs)
+    return {"colloquial": hashlib.sha256(colloquial.encode()).hexdigest()[:16],
+            "programmes": hashlib.sha256("\n".join(read_programmes(cfg.programmes)).encode()).hexdigest()[:16]}
+
+
 class Reranker(Protocol):
     """Reorders fused hits; gets the query and the candidates, returns them best first."""
 
@@ -173,6 +200,7 @@ class HybridRetriever:
         self.mode = mode
         self.words = words or PolicyTokenizer()
         self.colloquial = Colloquial.load(self.cfg.colloquial)
+        self.programmes = read_programmes(self.cfg.programmes)
         self.reranker = reranker if reranker is not None else make_reranker(self.cfg.reranker)
         self.last_notes: tuple[str, ...] = ()
 
@@ -188,6 +216,15 @@ class HybridRetriever:
     def aliases(self, query: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """The colloquial table's entries ``query`` uses (:meth:`Colloquial.aliases`)."""
         return self.colloquial.aliases(query)
+
+    def uncovered(self, query: str) -> tuple[str, ...]:
+        """The programme names (:func:`read_programmes`) ``query`` names that no stored clause contains: what it asks
+        about is not in these notices (留抵退税, 六税两费 of notices on other taxes).  A name within a longer one named
+        is that one's.  Computed against the index as it is, so a notice added on the topic covers it."""
+        q = compact(fold(query))
+        named = [n for n in self.programmes if n in q]
+        named = [n for n in named if not any(n != m and n in m for m in named)]  # 留抵 within 留抵退税
+        return tuple(n for n, count in zip(named, self.store.containing(named)) if not count) if named else ()
 
     def rarity(self, word: str) -> float:
         """How rare ``word`` is in everyday Chinese (:meth:`rag.lexical.PolicyTokenizer.rarity`)."""

@@ -222,6 +222,24 @@ def test_a_part_asking_a_figure_per_recipient_that_no_top_unit_gives_is_not_stat
     assert stated.outcome == "answered" and "800万元" in stated.text, stated.text
 
 
+def test_a_programme_no_notice_mentions_is_not_found(answerer: Answerer) -> None:
+    """留抵退税 asked of notices on other taxes: nothing relevant, said by name, with the nearest clauses shown; the
+    asker calling themselves 小规模纳税人 (which no notice says either) is who asks, so their question is answered."""
+    absent = answerer.ask("企业想办增值税留抵退税，要准备什么材料？")
+    assert absent.outcome == "not_found" and "“留抵退税”" in absent.text and absent.citations, absent.text
+    asker = answerer.ask("我们是小规模纳税人，个转企以后原来的字号还能继续用吗？")
+    assert asker.outcome == "answered" and "原字号" in asker.text, asker.text
+
+
+def test_whether_money_is_paid_is_not_stated_by_clauses_naming_no_payment(answerer: Answerer) -> None:
+    """“有没有奖金拿？” of the 守合同重信用 notice, whose clauses speak of checks and lists only: not stated; the
+    春节 notice's “…给予奖励” answers the same kind of question."""
+    none = answerer.ask("评上守合同重信用AAA级以后，有没有奖金拿？")
+    assert none.outcome == "not_stated" and none.citations, none.text
+    paid = answerer.ask("我们厂过年期间不停产、节后又提早开工，有没有奖励？")
+    assert paid.outcome == "answered" and "给予奖励" in paid.text, paid.text
+
+
 def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None:
     """“那2024年的截止时间呢？” of the 2023 高企 notice: its dates are 2023's, so the answer is not_stated citing them,
     while the same question about 2023 is answered; a 文号's year (〔2023〕) names no year of the text."""

@@ -78,6 +78,9 @@ class ListRetriever:
     def aliases(self, query: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return ()
 
+    def uncovered(self, query: str) -> tuple[str, ...]:
+        return ()
+
     def rarity(self, word: str) -> float:
         return 0.0
 

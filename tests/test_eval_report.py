@@ -85,6 +85,27 @@ def test_gate_passes_on_the_same_run_and_names_degraded_metrics():
     assert "hit@5: 1.000 -> 0.500 (dropped 0.500 > tolerance 0.100)" in gate.describe()
 
 
+def test_gate_flags_a_word_list_edited_since_the_baseline(tmp_path):
+    """The programme names and the colloquial table steer refusals like the constants do: the calibration record
+    holds their digests, so a run with another list fails the gate naming it."""
+    from rag.answer.answerability import AnswerabilityModel
+    from rag.config import Config
+    from rag.evaluation.assemble import calibration
+
+    model, cfg = AnswerabilityModel.load(""), Config()
+    mine = tmp_path / "mine.txt"
+    mine.write_text("星际补贴\n", encoding="utf-8")
+    edited = calibration(cfg.replace("retrieve", programmes=str(mine)), model)
+    assert edited["word_lists"]["colloquial"] == calibration(cfg, model)["word_lists"]["colloquial"]
+    baseline = R.make_baseline(_report()) | {"calibration": calibration(cfg, model)}
+    report = _report()
+    report["meta"]["calibration"] = edited
+    gate = R.check(report, baseline)
+    assert not gate.passed and "word_lists.programmes" in gate.describe()
+    report["meta"]["calibration"] = calibration(cfg, model)
+    assert R.check(report, baseline).passed
+
+
 def test_gate_compares_only_retrieval_across_backends_and_skips_systems_not_run():
     baseline = R.make_baseline(_report())
     baseline["backend"] = "openai:x@host"

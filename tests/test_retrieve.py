@@ -13,7 +13,7 @@ from rag.config import Config, IndexConfig, RetrieveConfig
 from rag.index import build_index
 from rag.records import Chunk, Document, Hit
 from rag.lexical import PolicyTokenizer
-from rag.retrieve import HybridRetriever, PolicyRetriever, QueryError, make_reranker
+from rag.retrieve import HybridRetriever, PolicyRetriever, QueryError, make_reranker, read_programmes
 from rag.store import Filters
 from rag.store.faiss_store import FaissStore
 from rag.textnorm import compact
@@ -96,6 +96,24 @@ def test_sentence_rerank_and_colloquial_words(corpus_store, corpus_embedder) -> 
         (h.scores["rrf"] for h in hits), reverse=True)
     assert "个体工商户" in retriever.colloquial.expand("个体户能不能转") and retriever.colloquial.expand("算力券") == "算力券"
     assert "目标" in retriever.colloquial.expand("个转企有没有时间表？")
+
+
+def test_programmes_no_stored_clause_names_are_uncovered(corpus_store, corpus_embedder, tmp_path: Path) -> None:
+    """A listed name no clause holds is reported (the longer of two nested names); one the index holds is not,
+    however the list names it; the user's list adds names, and a malformed list is an error naming its line."""
+    retriever = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig())
+    assert retriever.uncovered("企业想办增值税留抵退税，要准备什么材料？") == ("留抵退税",)  # not 留抵 as well
+    assert retriever.uncovered("消防验收没过，能报技改项目吗？") == ()  # listed, and the index holds it
+    assert retriever.uncovered("杭州算力券一年最多领多少？") == () and "星际补贴" not in retriever.programmes
+    mine = tmp_path / "mine.txt"
+    mine.write_text("# ours\n星际补贴\n", encoding="utf-8")
+    extended = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig(programmes=str(mine)))
+    assert extended.uncovered("星际补贴怎么申请？") == ("星际补贴",) and "留抵退税" in extended.programmes
+    mine.write_text("星际补贴\n星际 补贴\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"mine.txt:2: expected one name"):
+        read_programmes(str(mine))
+    with pytest.raises(ValueError, match=r"programme list .*missing.txt"):
+        read_programmes(str(tmp_path / "missing.txt"))
 
 
 def test_word_weights_are_the_rarity_of_the_questions_own_words(corpus_retriever: HybridRetriever) -> None:

@@ -39,8 +39,8 @@ from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, Step, choose, merge_extracts, named_record, not_found_text,
                                   not_stated_text, notice_names, quote, record_answer, record_holds, score_units,
                                   title_match, unrecorded_units)
-from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_edition, other_grade, per_recipient_unstated,
-                        programme_unnamed, read_intent)
+from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_edition, other_grade, payment_unnamed,
+                        per_recipient_unstated, programme_unnamed, read_intent, without_self_description)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -72,6 +72,8 @@ class Retriever(Protocol):
 
     def aliases(self, query: str) -> Sequence[tuple[str, Sequence[str]]]: ...
 
+    def uncovered(self, query: str) -> Sequence[str]: ...
+
     def rarity(self, word: str) -> float: ...
 
     def nominal(self, word: str) -> bool: ...
@@ -101,6 +103,7 @@ class Evidence:
     scored: list[Scored]
     assessment: Assessment
     records: tuple[Clause, ...] = ()  # a 文号/发文机关 question: the hits whose documents it asks about (one or two)
+    absent: tuple[str, ...] = ()  # programmes it names that no indexed clause mentions (留抵退税)
 
     @property
     def record(self) -> Clause | None:
@@ -228,13 +231,17 @@ class Answerer:
                     or (not one_part and not intent.compare and any(  # “…单个项目最多投多少？” of a fund's size
                         per_recipient_unstated(part, read_intent(part), answering) for part in intent.parts))
                     or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)
+                                      or payment_unnamed(judged, intent, answering)
                                       or other_edition(judged, scored[0].clause.chunk.title)
                                       or programme_unnamed(intent, self.retriever.aliases(judged), _clause_text(scored[0]))))):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
+            absent = tuple(self.retriever.uncovered(without_self_description(judged))) if gate else ()
+            if absent and (assessment.outcome == ANSWERED or one_part):  # 留抵退税 asked of notices never saying it
+                assessment = dataclasses.replace(assessment, outcome=NOT_FOUND if one_part else NOT_STATED)
             if (assessment.outcome != ANSWERED and intent.explains
                     and any(defines(s.sentence, intent.explains) for s in scored)):
                 assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “415X指什么” and a unit defines it
-        return Evidence(result.query, g.clauses, intent, scored, assessment, records)
+        return Evidence(result.query, g.clauses, intent, scored, assessment, records, absent)
 
     def stream(
         self, question: str, history: Sequence[tuple[str, str]] = (), filters: Any = None, as_of: date | None = None
@@ -286,7 +293,7 @@ class Answerer:
 
         outcome = ev.assessment.outcome if ev.scored else NOT_FOUND
         if outcome == NOT_FOUND:
-            text = not_found_text(standalone, clauses)
+            text = not_found_text(standalone, clauses, ev.absent)
             yield text
             yield finish(text, NOT_FOUND, extractive=self.llm is None)
             return
@@ -316,7 +323,7 @@ class Answerer:
     def _extract(self, ev: Evidence, clauses: list[Clause], outcome: str) -> Extract:
         """The extractive text for ``outcome``; may append document clauses to ``clauses`` (record answers)."""
         if outcome == NOT_STATED:
-            return not_stated_text(ev.standalone, ev.intent, ev.scored[0])
+            return not_stated_text(ev.standalone, ev.intent, ev.scored[0], ev.absent)
         if ev.intent.meta and ev.records:
             parts = []
             one = len(ev.records) == 1  # two notices' records are the whole answer

@@ -630,9 +630,11 @@ def title_match(words: str, kind: str, title: str) -> int:
     return shared + (kind in title) + bool(own and kind in own[-1]) if shared >= NAMED_BIGRAMS else 0
 
 
-def not_found_text(question: str, clauses: Sequence[Clause]) -> str:
-    """Nothing relevant: say so, and name the nearest documents so the user can look."""
-    text = f"根据现有文件，未找到与“{_subject(question)}”相关的规定。"
+def not_found_text(question: str, clauses: Sequence[Clause], absent: Sequence[str] = ()) -> str:
+    """Nothing relevant: say so (naming the programmes asked that no notice mentions), and name the nearest
+    documents so the user can look."""
+    unnamed = f"（现有文件均未提到“{'、'.join(absent)}”）" if absent else ""
+    text = f"根据现有文件，未找到与“{_subject(question)}”相关的规定{unnamed}。"
     titles = list(dict.fromkeys(f"《{c.chunk.title.strip('《》')}》" for c in clauses))[:3]
     if titles:
         text += f"检索到的最接近的文件是：{'、'.join(titles)}（见下方条款，请自行核对）。"
@@ -645,12 +647,13 @@ _ASKED = {"grant": "具体补助或奖励金额", "grant_rate": "具体补助比
           "docno": "文号", "issuer": "发文机关", "issued": "印发日期", "valid": "施行日期或有效期"}
 
 
-def not_stated_text(question: str, intent: Intent, nearest: Scored) -> Extract:
-    """The documents cover the topic but do not state what was asked: say exactly that, quote what they do state."""
+def not_stated_text(question: str, intent: Intent, nearest: Scored, absent: Sequence[str] = ()) -> Extract:
+    """The documents cover the topic but do not state what was asked: say exactly that (naming the places, years
+    and ``absent`` programmes the nearest clause does not mention), quote what they do state."""
     asked = next((_ASKED[k] for k in (*intent.meta, *intent.kinds) if k in _ASKED), "相关规定")
     chunk = nearest.clause.chunk
     said = compact(" ".join([context_text(chunk), chunk.doc_number or "", chunk.text]))
-    where = "、".join(q for q in intent.qualifiers if q not in said)
+    where = "、".join([*(q for q in intent.qualifiers if q not in said), *absent])
     missing = f"（该条款没有提到“{where}”）" if where else ""
     n = nearest.clause.n
     unit = nearest.sentence.strip()

@@ -18,15 +18,16 @@ from rag.evaluation.baselines import LangChainBaseline, read_corpus_files, retri
 from rag.evaluation.qaset import QAItem
 from rag.evaluation.runner import Judge, PipelineSystem, RetrieverSystem, System
 from rag.progress import track
+from rag.retrieve import word_lists
 
 if TYPE_CHECKING:
     from rag.service import Service
 
 
 def calibration(cfg: Config, model: AnswerabilityModel) -> dict[str, Any]:
-    """What the answer metrics depend on besides the code: the hand-set constants and the fitted model."""
+    """What the answer metrics depend on besides the code: the hand-set constants, the word lists and the fitted model."""
     return {"answer": dataclasses.asdict(cfg.answer) | {"answerability": None}, "answerability_model": model.digest,
-            "retrieve": dataclasses.asdict(cfg.retrieve)}
+            "retrieve": dataclasses.asdict(cfg.retrieve), "word_lists": word_lists(cfg.retrieve)}
 
 
 def build_systems(service: Service, corpus: str, systems: Sequence[str], k: int,
