@@ -182,6 +182,8 @@ def test_intent_reads_what_is_asked() -> None:
     assert "contact" not in read_intent("我有异议，打个电话说一下行不行？").kinds
     assert read_intent("省里和杭州都提到算力券，两边说法有什么不一样？").compare  # 不一样 / 两边 / 都提到 compare
     assert read_intent("那份实施意见是谁盖的章？").meta == ("issuer",) == read_intent("落款盖的谁的章？").meta
+    # a count by any measure word asks a number (几栋, 几台), and a figure counted by it states one
+    assert read_intent("首批数字楼宇一共评上了几栋？").fact_kinds == ("number",) and states("共确定12栋数字楼宇", "number")
     # the signature line (落款) names the issuer and the date
     assert read_intent("它的文号是多少？落款是谁？").meta == ("issuer", "docno") and read_intent("落款日期是哪天？").meta == ("issued",)
     assert asked_term("'415X'到底是哪几块？") == "415x" and asked_term("‘一转四创’指什么？") == "一转四创"  # any quotes
