@@ -91,7 +91,12 @@ _KNOWN_PLACES = re.compile(
     r"海南|内蒙古|新疆|西藏|宁夏|青海|香港|澳门|台湾|浙江|杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|"
     r"台州|丽水|义乌|嘉善|深圳|苏州|南京|厦门|合肥|武汉|成都|西安|青岛|无锡|余杭|萧山|滨江|西湖区|上城|拱墅|临平|钱塘|富阳|"
     r"临安|桐庐|淳安|建德|海宁|平湖|桐乡|长兴|德清|安吉|南浔|吴兴|慈溪|余姚|乐清|瑞安|诸暨|上虞|柯桥|东阳|永康|兰溪|玉环|"
-    r"温岭|临海|龙泉|江山|长三角|全国"
+    r"温岭|临海|龙泉|江山|长三角|全国|"
+    # Zhejiang's other districts and counties, and cities elsewhere people compare with
+    r"鄞州|海曙|北仑|镇海|奉化|象山|宁海|鹿城|龙湾|瓯海|洞头|永嘉|平阳|苍南|文成县|泰顺|龙港|南湖区|秀洲|海盐|越城|新昌|嵊州|"
+    r"婺城|金东区|武义|浦江|磐安|柯城|衢江|常山|开化|龙游|定海|岱山|嵊泗|椒江|黄岩|路桥区|三门|仙居|莲都|青田|缙云|遂昌|"
+    r"松阳|云和县|庆元|景宁|广州|郑州|长沙|济南|福州|昆明|南昌|贵阳|太原|石家庄|哈尔滨|长春|沈阳|大连|南宁|兰州|西宁|"
+    r"银川|呼和浩特|乌鲁木齐|拉萨|珠海|佛山|东莞|常州|南通|徐州|扬州|泉州|烟台|潍坊"
 )
 _APPROXIMATE = re.compile(r"(?<=[十百千万好])几")  # 十几年, 好几家: a rough number, no question (几十万 may ask: 补几十万?)
 # a code asked (“标准号多少”, “编号是多少”, “电话多少”) is no quantity: the 多少 goes, the code word stays
@@ -171,7 +176,7 @@ def read_intent(question: str) -> Intent:
         meta = tuple(m for m in meta if m != "issuer")  # “哪个部门牵头/负责” asks who does the work, not who signed
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
         kinds = tuple(k for k in kinds if k not in ("date", "day", "number", "money", "grant", "percent"))
-    places = _places(q)
+    places = _places(without_self_description(q))  # “我们是宁波的企业，…”: where the asker is, not what is asked of
     dated = _SHORT_YEAR.sub(r"20\1", compact(q))
     years = tuple(dict.fromkeys(_YEAR.findall(dated)))
     parts = tuple(e for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3

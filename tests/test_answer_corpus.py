@@ -211,6 +211,8 @@ def test_a_place_named_only_as_the_model_of_a_likeness_is_not_the_place_asked(an
     """“宁波有没有类似杭州的算力券？”: 宁波 is asked, 杭州 only the model; the 杭州 measures never name 宁波."""
     answer = answerer.ask("宁波有没有类似杭州的算力券？一年能领多少？")
     assert answer.outcome == "not_stated" and "宁波" in answer.text and answer.citations, answer.text
+    district = answerer.ask("鄞州区有没有类似杭州的算力券？")  # a district is a place too
+    assert district.outcome != "answered" and district.citations, district.text
 
 
 def test_a_part_asking_a_figure_per_recipient_that_no_top_unit_gives_is_not_stated(answerer: Answerer) -> None:

@@ -182,6 +182,9 @@ def test_intent_reads_what_is_asked() -> None:
     assert "contact" not in read_intent("我有异议，打个电话说一下行不行？").kinds
     assert read_intent("省里和杭州都提到算力券，两边说法有什么不一样？").compare  # 不一样 / 两边 / 都提到 compare
     assert read_intent("那份实施意见是谁盖的章？").meta == ("issuer",) == read_intent("落款盖的谁的章？").meta
+    # a district is a place asked; where the asker says they are is not; a word holding a place's name is no place
+    assert read_intent("鄞州区有没有类似杭州的算力券？").places == ("鄞州",) and read_intent("沿海口岸哪年建成？").places == ()
+    assert read_intent("我们是衢州的企业，能申请首批次保费补贴吗？").places == ()
     # a count by any measure word asks a number (几栋, 几台), and a figure counted by it states one
     assert read_intent("首批数字楼宇一共评上了几栋？").fact_kinds == ("number",) and states("共确定12栋数字楼宇", "number")
     # the signature line (落款) names the issuer and the date
