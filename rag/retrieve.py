@@ -220,11 +220,16 @@ class HybridRetriever:
     def uncovered(self, query: str) -> tuple[str, ...]:
         """The programme names (:func:`read_programmes`) ``query`` names that no stored clause contains: what it asks
         about is not in these notices (留抵退税, 六税两费 of notices on other taxes).  A name within a longer one named
-        is that one's.  Computed against the index as it is, so a notice added on the topic covers it."""
+        is that one's, and a longer one is held where a name within it is (住房公积金 where 公积金 is).  Computed
+        against the index as it is, so a notice added on the topic covers it."""
         q = compact(fold(query))
         named = [n for n in self.programmes if n in q]
-        named = [n for n in named if not any(n != m and n in m for m in named)]  # 留抵 within 留抵退税
-        return tuple(n for n, count in zip(named, self.store.containing(named)) if not count) if named else ()
+        if not named:
+            return ()
+        held = {n for n, count in zip(named, self.store.containing(named)) if count}
+        # 留抵 within 留抵退税 is that one's; 住房公积金 is held where 公积金 is
+        return tuple(n for n in named if n not in held and not any(n != m and n in m for m in named)
+                     and not any(m in n for m in held))
 
     def rarity(self, word: str) -> float:
         """How rare ``word`` is in everyday Chinese (:meth:`rag.lexical.PolicyTokenizer.rarity`)."""

@@ -104,6 +104,7 @@ def test_programmes_no_stored_clause_names_are_uncovered(corpus_store, corpus_em
     retriever = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig())
     assert retriever.uncovered("企业想办增值税留抵退税，要准备什么材料？") == ("留抵退税",)  # not 留抵 as well
     assert retriever.uncovered("消防验收没过，能报技改项目吗？") == ()  # listed, and the index holds it
+    assert retriever.uncovered("企业困难，住房公积金能缓缴吗？") == ("缓缴",)  # 住房公积金 held where 公积金 is
     assert retriever.uncovered("杭州算力券一年最多领多少？") == () and "星际补贴" not in retriever.programmes
     mine = tmp_path / "mine.txt"
     mine.write_text("# ours\n星际补贴\n", encoding="utf-8")
