@@ -42,8 +42,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "percent": re.compile(r"百分之|百分比|百分点|比例|占比|比重|几成|(?:费|税|利|增长|覆盖|普及)率(?:是|为|要|能|降到|达到)?多少|"
                           r"(?:增速|增幅|增长目标)[^，,？?。]{0,6}(?:多少|几)"),  # a growth asked is a rate
     # a rate of payment (“按多少比例补助”, “补贴比例”): a share stated beside a word of paying answers it
-    "grant_rate": re.compile(r"(?:比例|百分之|几成|百分比)[^，,？?。]{0,3}(?:补|奖|资助|贴|给)|"
-                             r"(?:补|奖|资助|贴)[^，,？?。]{0,6}(?:比例|百分之|几成|百分比)"),
+    "grant_rate": re.compile(r"(?:比例|百分之|几成|百分比)[^，,？?。]{0,3}(?:补|奖|资助|贴|给|返)|"
+                             r"(?:补|奖|资助|贴|返还)[^，,？?。]{0,6}(?:比例|百分之|几成|百分比)"),
     "number": re.compile(r"多少|(?<!哪)几[个家项年天批类名人次倍条件万千百份栋幢座台套户位支只辆]|比例|百分之|几成|多大|上限|最高|最多|至少|不低于|不少于|"
                          r"标准是(?!哪|什么|啥)|目标是|排第几|第几"),
     "date": re.compile(r"什么时候|啥时候|何时|哪天|哪一天|哪几天|几月|几号(?!文)|日期|截止|期限|有效期(?=是|为|有|到|多|几)|多久|多长时间|"
@@ -394,7 +394,8 @@ def other_grade(question: str, sentence: str) -> bool:
 
 # a year (or a span of years, 2016—2017年) a notice's title names
 _TITLE_YEARS = re.compile(r"((?:19|20)\d{2})(?:\s*[—–-]\s*((?:19|20)\d{2}))?\s*年")
-_NAMING_WORDS = re.compile(r"[^，,。？?；;、的是有要]{2,14}")  # what follows a year, up to where the naming stops
+_NAMING_WORDS = re.compile(r"[^，,。？?；;、的是有要了]{2,14}")  # what follows a year, up to where the naming stops
+# (“2022年投保了…” tells what the asker did that year: 了 ends it)
 EDITION_BIGRAMS = 2  # title bigrams the words after a year must share for the year to date that notice
 
 

@@ -595,6 +595,12 @@ def test_a_notice_named_by_another_year_is_another_round() -> None:
     assert not other_edition("2024年第一批杭州工信项目，企业最晚哪天报？", title)
     assert not other_edition("2023年以后开工的项目能报杭州第一批工信项目吗？", title)  # the year dates no notice words
     assert not other_edition("2016年省里那个去杠杆的行动方案从哪天施行？", "浙江省供给侧结构性改革去杠杆行动方案(2016—2017年)")
+    # what the asker did that year (“2022年投保了…”) names no notice
+    insurance = "省经信厅 省财政厅 浙江银保监局关于开展国家2023年重点新材料首批次应用保险补偿机制试点工作的通知"
+    assert not other_edition("我们2022年投保了重点新材料首批次应用保险，能申请补贴吗？", insurance)
+    assert other_edition("2022年重点新材料首批次应用保险补偿试点是哪天截止的？", insurance)
+    # a share returned (“按…的百分之几返”) is a rate paid: a premium rate (“费率至1%”) does not state it
+    assert "grant_rate" in read_intent("稳岗返还是按去年缴的失业保险费的百分之几返？").fact_kinds
     assert not other_edition("2023年杭州第一批工信项目几号截止？", "杭州市工信领域项目申报工作的通知")  # no year in the title
 
 

@@ -230,9 +230,9 @@ class Answerer:
                     or sibling_modifier(judged, g.weights, answering, self.retriever.rarity, self.retriever.nominal)
                     or (not one_part and not intent.compare and any(  # “…单个项目最多投多少？” of a fund's size
                         per_recipient_unstated(part, read_intent(part), answering) for part in intent.parts))
+                    or (len(notice_names(judged)) < 2 and other_edition(judged, scored[0].clause.chunk.title))  # “2022年度…名单…？”
                     or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)
                                       or payment_unnamed(judged, intent, answering)
-                                      or other_edition(judged, scored[0].clause.chunk.title)
                                       or programme_unnamed(intent, self.retriever.aliases(judged), _clause_text(scored[0]))))):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
             absent = tuple(self.retriever.uncovered(without_self_description(judged))) if gate else ()
