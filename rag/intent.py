@@ -344,7 +344,9 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
                          r"[一二三四五六七八九十]+分之[一二三四五六七八九十]+|一半|翻番|倍"),
     # words of paying: a grant is stated by a ``money`` figure beside one of them (see :func:`states`)
     "grant": re.compile(r"给予|奖励|奖补|补助|补贴|补偿|资助|贴息|扶持|支持|申领|领取|兑现|发放|额度|减免|免征|返还|配套|一次性"),
-    "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|平台|系统|网站"),
+    # a platform states where to go only as one to use (“登录…申报系统”, “平台(网址…)”), not as a thing built (“科创平台”)
+    "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|"
+                          r"(?:登录|登陆|通过|进入|在)[^，,。；;]{0,24}(?:平台|系统|网站|服务网)|(?:平台|系统|网站)\s*[(（:：]"),
     "whom": re.compile(r"向[^，,。；;]{2,30}(?:反映|提出|咨询|反馈|举报|投诉|联系)|与[^，,。；;]{2,30}联系|联系人"),
     "web": re.compile(r"https?://|www\.|[a-z0-9-]+\.(?:gov|com|org|net)(?:\.cn)?\b", re.IGNORECASE),
     "in_charge": re.compile(r"责任单位|牵头|负责|主管部门|[厅局委办]、|[厅局委办][)）]"),

@@ -308,6 +308,9 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert states("向省社会保险和就业服务中心就业管理处反映公示对象存在的问题。", "whom")
     assert not states("联系方式:0571-85108829、85108832(传真)", "whom")
     assert "contact" in read_intent("在哪个网站报？").kinds and "contact" in read_intent("具体怎么进系统？").kinds
+    # a platform to use states where to go; one to be built (“重大科创平台”) does not
+    assert states("企业须登录浙江政务服务网(网址:https://…)申报", "contact") and states("登录“守合同重信用企业公示申报系统”填报", "contact")
+    assert not states("设立50亿元科技创新母基金,以支持重大科创平台成果转化为重点", "contact")
     assert "issuer" not in read_intent("这事是哪个部门牵头发的？").meta  # who does the work, not who signed
     assert "首批" in read_intent("第一批数字楼宇名单谁公示的？").batches  # “首批示范型数字经济产业园…名单的公示”
     assert read_intent("AI企业能补多少？").explains is None  # two letters: a word, not an acronym to explain
