@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,13 +224,23 @@ class HybridRetriever:
         is that one's, and a longer one is held where a name within it is (住房公积金 where 公积金 is).  Computed
         against the index as it is, so a notice added on the topic covers it."""
         q = compact(fold(query))
-        named = [n for n in self.programmes if n in q]
+        named = [n for n in self.programmes if n in q and self._named(n, q)]
         if not named:
             return ()
         held = {n for n, count in zip(named, self.store.containing(named)) if count}
         # 留抵 within 留抵退税 is that one's; 住房公积金 is held where 公积金 is
         return tuple(n for n in named if n not in held and not any(n != m and n in m for m in named)
                      and not any(m in n for m in held))
+
+    def _named(self, name: str, q: str) -> bool:
+        """Whether ``q`` names ``name`` somewhere rather than spelling it across two words: a two-character name
+        whose first character ends the word before it or whose last starts the word after it is not named (这个税收
+        holds 个税, 生产假冒 holds 产假; 个税专项附加扣除 names 个税)."""
+        if len(name) > 2:
+            return True
+        words = set(self.words(q))
+        return any((at == 0 or q[at - 1:at + 1] not in words) and q[at + 1:at + 3] not in words
+                   for at in (m.start() for m in re.finditer(re.escape(name), q)))
 
     def rarity(self, word: str) -> float:
         """How rare ``word`` is in everyday Chinese (:meth:`rag.lexical.PolicyTokenizer.rarity`)."""

@@ -105,6 +105,9 @@ def test_programmes_no_stored_clause_names_are_uncovered(corpus_store, corpus_em
     assert retriever.uncovered("企业想办增值税留抵退税，要准备什么材料？") == ("留抵退税",)  # not 留抵 as well
     assert retriever.uncovered("消防验收没过，能报技改项目吗？") == ()  # listed, and the index holds it
     assert retriever.uncovered("企业困难，住房公积金能缓缴吗？") == ("缓缴",)  # 住房公积金 held where 公积金 is
+    # a two-character name spelt across two words is not named: 这个税收 holds 个税, 生产假冒 holds 产假
+    assert retriever.uncovered("个转企后这个税收优惠还能享受吗？") == () == retriever.uncovered("生产假冒产品怎么罚？")
+    assert "个税" in retriever.uncovered("个税专项附加扣除每月能扣多少？")
     assert retriever.uncovered("杭州算力券一年最多领多少？") == () and "星际补贴" not in retriever.programmes
     mine = tmp_path / "mine.txt"
     mine.write_text("# ours\n星际补贴\n", encoding="utf-8")
