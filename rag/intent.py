@@ -429,6 +429,17 @@ def payment_unnamed(question: str, intent: Intent, sentence: str) -> bool:
             and not _FACT_PATTERNS["grant"].search(sentence))
 
 
+SERIES_YEARS = 3  # a text naming this many years or more gives a series (a table's header: 2016年 … 2020年)
+
+
+def outside_series(years: Sequence[str], text: str) -> bool:
+    """Whether ``text`` gives a series of years (:data:`SERIES_YEARS`) and every year asked lies beyond it (杭州2021年
+    研发经费 of a table of 2016—2020): the series stops before what is asked."""
+    stated = {int(y) for y in _YEAR.findall(compact(text))}
+    return (len(stated) >= SERIES_YEARS and bool(years)
+            and all(int(y) > max(stated) or int(y) < min(stated) for y in years))
+
+
 def leaves_open(sentence: str, intent: Intent) -> bool:
     """Whether ``sentence`` leaves the figure asked open (“一定比例”) and states none of the kind asked."""
     kinds = set(intent.fact_kinds) & _FIGURE_KINDS

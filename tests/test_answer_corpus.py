@@ -254,6 +254,10 @@ def test_a_year_the_notices_never_name_is_not_stated(answerer: Answerer) -> None
     assert bulletin.outcome == "not_stated", bulletin.text  # the 2022 公报 is filed as 浙经信软件〔2023〕289号
     tax = answerer.ask("开店的个体户，个人所得税有没有减免？")  # the notices speak of 企业所得税 only
     assert tax.outcome != "answered" and tax.citations, tax.text
+    beyond = answerer.ask("一转四创计划的附件里，杭州2021年研发经费支出要达到多少？")  # its table runs 2016—2020
+    assert beyond.outcome == "not_stated" and beyond.citations, beyond.text
+    within = answerer.ask("一转四创计划的附件里，杭州2019年研发经费支出要达到多少？")
+    assert within.outcome == "answered" and "杭州" in within.text, within.text
     later_list = answerer.ask("2023年创新型产业集群名单出来了吗？浙江入选了几个？")  # the corpus holds 2022's list
     assert later_list.outcome == "not_stated" and later_list.citations, later_list.text
     second = answerer.ask("杭州2024年第2批工信项目企业申报截止到哪天？")  # the corpus holds the first round only

@@ -10,7 +10,7 @@ import pytest
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
 from rag.lexical import PolicyTokenizer
-from rag.intent import (asked_term, asks_doc_number, asks_validity, defines, leaves_open, other_edition, other_grade, per_recipient_unstated,
+from rag.intent import (asked_term, asks_doc_number, asks_validity, defines, leaves_open, other_edition, other_grade, outside_series, per_recipient_unstated,
                         question_bigrams, read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, names_notice, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -598,6 +598,10 @@ def test_a_notice_named_by_another_year_is_another_round() -> None:
     assert not other_edition("2024年第一批杭州工信项目，企业最晚哪天报？", title)
     assert not other_edition("2023年以后开工的项目能报杭州第一批工信项目吗？", title)  # the year dates no notice words
     assert not other_edition("2016年省里那个去杠杆的行动方案从哪天施行？", "浙江省供给侧结构性改革去杠杆行动方案(2016—2017年)")
+    # a year beyond a table's series of years is not in it; one within it, or a text of two years, says nothing
+    header = "年度\t2016年\t\t2017年\t\t2018年\t\t2019年\t\t2020年"
+    assert outside_series(("2021",), header) and not outside_series(("2019",), header)
+    assert not outside_series(("2021",), "2023 年和 2024 年") and not outside_series((), header)
     # what the asker did that year (“2022年投保了…”) names no notice
     insurance = "省经信厅 省财政厅 浙江银保监局关于开展国家2023年重点新材料首批次应用保险补偿机制试点工作的通知"
     assert not other_edition("我们2022年投保了重点新材料首批次应用保险，能申请补贴吗？", insurance)

@@ -36,11 +36,12 @@ from rag.answer.condense import (
     opens_as_follow_up,
 )
 from rag.answer.context import Clause, pack, render
-from rag.answer.extractive import (Extract, Scored, Step, choose, merge_extracts, named_record, not_found_text,
-                                  not_stated_text, notice_names, quote, record_answer, record_holds, score_units,
-                                  title_match, unrecorded_units)
-from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_edition, other_grade, payment_unnamed,
-                        per_recipient_unstated, programme_unnamed, read_intent, without_self_description)
+from rag.answer.extractive import (Extract, Scored, Step, choose, labelled_row, merge_extracts, named_record,
+                                  not_found_text, not_stated_text, notice_names, quote, record_answer, record_holds,
+                                  score_units, title_match, unrecorded_units)
+from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_edition, other_grade, outside_series,
+                        payment_unnamed, per_recipient_unstated, programme_unnamed, read_intent,
+                        without_self_description)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -235,6 +236,9 @@ class Answerer:
                                       or payment_unnamed(judged, intent, answering)
                                       or programme_unnamed(intent, self.retriever.aliases(judged), _clause_text(scored[0]))))):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)
+            row = labelled_row(scored, scored[0], intent.places) if gate and scored and intent.years else []
+            if assessment.outcome == ANSWERED and outside_series(intent.years, "".join(s.sentence for s in row)):
+                assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # 2021 asked of a 2016—2020 table
             absent = tuple(self.retriever.uncovered(without_self_description(judged))) if gate else ()
             if absent and (assessment.outcome == ANSWERED or one_part):  # 留抵退税 asked of notices never saying it
                 assessment = dataclasses.replace(assessment, outcome=NOT_FOUND if one_part else NOT_STATED)

@@ -115,7 +115,7 @@ def choose(
         defining = next((s for s in scored if defines(s.sentence, intent.explains)), None)
         if defining is not None:
             return [defining]
-    row = _labelled_row(scored, best, intent.places)  # “湖州每年新增多少家高企？” of a table by city: 湖州's row
+    row = labelled_row(scored, best, intent.places)  # “湖州每年新增多少家高企？” of a table by city: 湖州's row
     if intent.compare or len(intent.parts) > 1:  # the other parts ask more than the place's row (“全省…？丽水呢？”)
         chosen = _one_per_group(scored, intent, cfg, next_items, steps)
         return chosen + [s for s in row if s not in chosen]
@@ -161,7 +161,7 @@ _NUMBER_CELL = re.compile(r"(?:^|\t)\s*\d+(?:\.\d+)?\s*(?=\t|$)")
 HEADER_ROWS = 2  # the rows above a table's first row of figures that name its columns, at most
 
 
-def _labelled_row(scored: Sequence[Scored], best: Scored, places: Sequence[str]) -> list[Scored]:
+def labelled_row(scored: Sequence[Scored], best: Scored, places: Sequence[str]) -> list[Scored]:
     """The row of the best unit's table whose label is a place asked (“湖州\t72\t290…”), under the rows above it
     that name the columns (“年度\t2016年…”); when the best unit's clause never names the place (the plan's
     province-wide target), the table whose row does; [] when there is none."""
