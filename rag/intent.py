@@ -51,6 +51,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
                        r"什么时间|啥时间"),
     # a length of time asked (“称号管几年”, “公示期多长”): a year (“2021 年”) or a day does not answer it
     # (“几年要做到什么程度” asks by when: a year answers it)
+    # a score asked (“网上测评分基准线是多少分”): a count or a date does not answer it
+    "score": re.compile(r"(?:多少|几)分(?![钟之别类批期])"),
     "duration": re.compile(r"(?:管|有效|过|满|放|用|持续|延续|保留|能用)几年|几年(?:有效|以后|之后|后)|多少年|多长时间|多长|期限多|"
                            r"有效期(?:是|为|有)?(?:多|几)"),
     # a day asked (“几号截止”, “公示期是哪几天”): a year alone (“2023年度…名单”) does not answer it
@@ -157,6 +159,8 @@ class Intent:
             kinds = tuple(k for k in kinds if k != "percent")
         if "web" in kinds:  # a web address asked: any contact (a platform's name, a phone) does not state it
             kinds = tuple(k for k in kinds if k != "contact")
+        if "score" in kinds:  # a score asked: a figure in 分 states it, any other number does not
+            kinds = tuple(k for k in kinds if k != "number")
         if "day" in kinds or "duration" in kinds:  # a day / a length asked: a year alone does not state it
             kinds = tuple(k for k in kinds if k != "date")
         if "grant_rate" in kinds or "percent" in kinds:
@@ -330,6 +334,7 @@ def _places(q: str) -> tuple[str, ...]:
 
 
 _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
+    "score": re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*分(?![钟之别类批期])"),
     "duration": re.compile(r"(?<![\d.])(?!(?:19|20)\d{2}\s*年)\d+\s*(?:个)?(?:年|个月|天|周|工作日)|\d+\s*日(?:内|以内|之内)|"
                           r"[一二三四五六七八九十两半]+(?:个)?(?:年|月|天|周|工作日)(?![度底初])|长期有效"),
     "date": re.compile(r"\d\s*[年月日]|工作日|\d+\s*天|[一二三四五六七八九十两]+(?:年|个月|天|日)|年底|月底|即日起|前[，,。]|"

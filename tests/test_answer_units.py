@@ -185,6 +185,9 @@ def test_intent_reads_what_is_asked() -> None:
     # a district is a place asked; where the asker says they are is not; a word holding a place's name is no place
     assert read_intent("鄞州区有没有类似杭州的算力券？").places == ("鄞州",) and read_intent("沿海口岸哪年建成？").places == ()
     assert read_intent("我们是衢州的企业，能申请首批次保费补贴吗？").places == ()
+    # a score asked (多少分) is stated by a figure in 分 only, not by a date or a count
+    assert read_intent("网上测评分基准线是多少分？").fact_kinds == ("score",) and states("所得分值不低于 60 分", "score")
+    assert not states("【申报时间 4 月 15 日截止】", "score") and not states("30分钟内", "score")
     # a count by any measure word asks a number (几栋, 几台), and a figure counted by it states one
     assert read_intent("首批数字楼宇一共评上了几栋？").fact_kinds == ("number",) and states("共确定12栋数字楼宇", "number")
     # the signature line (落款) names the issuer and the date
