@@ -17,7 +17,7 @@ import functools
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -78,18 +78,11 @@ class Colloquial:
     @classmethod
     def load(cls, extra: str = "") -> Colloquial:
         pairs: list[tuple[str, str]] = []
-        for path in [Path(__file__).with_name("data") / "colloquial.tsv", *([Path(extra)] if extra else [])]:
-            try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                raise ValueError(f"colloquial word table {path}: {exc.strerror or exc}") from exc
-            for number, line in enumerate(lines, 1):
-                if not line.strip() or line.lstrip().startswith("#"):
-                    continue
-                said, tab, meant = line.partition("\t")
-                if not tab or not said.strip() or not meant.strip():
-                    raise ValueError(f"{path}:{number}: expected 'what people say<TAB>what documents say'")
-                pairs.append((fold(said.strip()), meant.strip()))
+        for where, line in _word_list("colloquial.tsv", extra, "colloquial word table"):
+            said, tab, meant = line.partition("\t")
+            if not tab or not said.strip() or not meant.strip():
+                raise ValueError(f"{where}: expected 'what people say<TAB>what documents say'")
+            pairs.append((fold(said.strip()), meant.strip()))
         return cls(tuple(pairs))
 
     def expand(self, query: str) -> str:
@@ -107,19 +100,24 @@ class Colloquial:
 def read_programmes(extra: str = "") -> tuple[str, ...]:
     """The programme names of rag/data/programmes.txt and of the user's ``extra`` list: one per line, ``#`` comments."""
     names: list[str] = []
-    for path in [Path(__file__).with_name("data") / "programmes.txt", *([Path(extra)] if extra else [])]:
+    for where, line in _word_list("programmes.txt", extra, "programme list"):
+        name = fold(line.strip())
+        if not PLAIN_WORD.fullmatch(name):
+            raise ValueError(f"{where}: expected one name of letters, digits or Chinese characters, got {name!r}")
+        names.append(name)
+    return tuple(dict.fromkeys(names))
+
+
+def _word_list(bundled: str, extra: str, what: str) -> Iterator[tuple[str, str]]:
+    """The lines of rag/data/``bundled`` and then of the user's ``extra`` file that are neither blank nor ``#``
+    comments, each with where it stands (``path:line``); a file that cannot be read is an error naming it."""
+    for path in [Path(__file__).with_name("data") / bundled, *([Path(extra)] if extra else [])]:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise ValueError(f"programme list {path}: {exc.strerror or exc}") from exc
-        for number, line in enumerate(lines, 1):
-            name = fold(line.strip())
-            if not name or name.startswith("#"):
-                continue
-            if not PLAIN_WORD.fullmatch(name):
-                raise ValueError(f"{path}:{number}: expected one name of letters, digits or Chinese characters, got {name!r}")
-            names.append(name)
-    return tuple(dict.fromkeys(names))
+            raise ValueError(f"{what} {path}: {exc.strerror or exc}") from exc
+        yield from ((f"{path}:{number}", line) for number, line in enumerate(lines, 1)
+                    if line.strip() and not line.lstrip().startswith("#"))
 
 
 def word_lists(cfg: RetrieveConfig) -> dict[str, str]:

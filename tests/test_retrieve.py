@@ -13,7 +13,7 @@ from rag.config import Config, IndexConfig, RetrieveConfig
 from rag.index import build_index
 from rag.records import Chunk, Document, Hit
 from rag.lexical import PolicyTokenizer
-from rag.retrieve import HybridRetriever, PolicyRetriever, QueryError, make_reranker, read_programmes
+from rag.retrieve import Colloquial, HybridRetriever, PolicyRetriever, QueryError, make_reranker, read_programmes
 from rag.store import Filters
 from rag.store.faiss_store import FaissStore
 from rag.textnorm import compact
@@ -118,6 +118,10 @@ def test_programmes_no_stored_clause_names_are_uncovered(corpus_store, corpus_em
         read_programmes(str(mine))
     with pytest.raises(ValueError, match=r"programme list .*missing.txt"):
         read_programmes(str(tmp_path / "missing.txt"))
+    table = tmp_path / "words.tsv"
+    table.write_text("# ours\n打分\t分值\n没有制表符\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"words.tsv:3: expected 'what people say<TAB>what documents say'"):
+        Colloquial.load(str(table))
 
 
 def test_word_weights_are_the_rarity_of_the_questions_own_words(corpus_retriever: HybridRetriever) -> None:
