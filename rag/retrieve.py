@@ -128,6 +128,14 @@ def word_lists(cfg: RetrieveConfig) -> dict[str, str]:
             "programmes": hashlib.sha256("\n".join(read_programmes(cfg.programmes)).encode()).hexdigest()[:16]}
 
 
+def _spelt_alone(name: str, q: str, words: set[str]) -> bool:
+    """Whether ``q`` names the two-character ``name`` somewhere rather than spelling it across two of its ``words``:
+    not where its first character ends the word before it or its last starts the word after it (这个税收 holds 个税,
+    生产假冒 holds 产假; 个税专项附加扣除 names 个税)."""
+    return any((at == 0 or q[at - 1:at + 1] not in words) and q[at + 1:at + 3] not in words
+               for at in (m.start() for m in re.finditer(re.escape(name), q)))
+
+
 class Reranker(Protocol):
     """Reorders fused hits; gets the query and the candidates, returns them best first."""
 
@@ -222,23 +230,15 @@ class HybridRetriever:
         is that one's, and a longer one is held where a name within it is (住房公积金 where 公积金 is).  Computed
         against the index as it is, so a notice added on the topic covers it."""
         q = compact(fold(query))
-        named = [n for n in self.programmes if n in q and self._named(n, q)]
+        found = [n for n in self.programmes if n in q]
+        words = set(self.words(q)) if any(len(n) == 2 for n in found) else set()
+        named = [n for n in found if len(n) > 2 or _spelt_alone(n, q, words)]
         if not named:
             return ()
         held = {n for n, count in zip(named, self.store.containing(named)) if count}
         # 留抵 within 留抵退税 is that one's; 住房公积金 is held where 公积金 is
         return tuple(n for n in named if n not in held and not any(n != m and n in m for m in named)
                      and not any(m in n for m in held))
-
-    def _named(self, name: str, q: str) -> bool:
-        """Whether ``q`` names ``name`` somewhere rather than spelling it across two words: a two-character name
-        whose first character ends the word before it or whose last starts the word after it is not named (这个税收
-        holds 个税, 生产假冒 holds 产假; 个税专项附加扣除 names 个税)."""
-        if len(name) > 2:
-            return True
-        words = set(self.words(q))
-        return any((at == 0 or q[at - 1:at + 1] not in words) and q[at + 1:at + 3] not in words
-                   for at in (m.start() for m in re.finditer(re.escape(name), q)))
 
     def rarity(self, word: str) -> float:
         """How rare ``word`` is in everyday Chinese (:meth:`rag.lexical.PolicyTokenizer.rarity`)."""
