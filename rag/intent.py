@@ -15,7 +15,7 @@ cover how people ask (colloquial forms included), not any one document's wording
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.sentences import bigrams
@@ -294,6 +294,15 @@ def without_self_description(question: str) -> str:
     return _SELF_DESCRIPTION.sub(" ", fold(question))
 
 
+# the office a civil servant asks from (“我们街道…”, “我们局…”): who asks, never what is asked about
+_ASKER_OFFICE = re.compile(r"(?:我们|咱们?|本)(街道|社区|乡镇|镇|乡|村|局|科室|部门|单位)")
+
+
+def asker_offices(question: str) -> frozenset[str]:
+    """The offices ``question``'s asker speaks for: words no answering clause needs to share."""
+    return frozenset(_ASKER_OFFICE.findall(fold(question)))
+
+
 def asks_validity(question: str) -> bool:
     """“什么时候开始施行/有效期多长/还管用吗”: the answer is the notice's own validity clause."""
     return "valid" in read_intent(question).meta
@@ -397,6 +406,26 @@ def other_grade(question: str, sentence: str) -> bool:
     五星的…补助” stated; AAA级 asked, a rule for AA级): a rule for one grade says nothing of another."""
     asked, stated = _grades(question), _grades(sentence)
     return bool(asked and stated and not asked & stated and {k for k, _ in asked} & {k for k, _ in stated})
+
+
+# what a question applies for (“申报省级专精特新”, “专精特新“小巨人”的申报条件”), and the phrase by which a clause
+# names a status its applicants already hold (“经认定为…专精特新…的制造业企业”, “拥有…高新技术企业资格证书”)
+_APPLIES_FOR = (re.compile(r"(?:申报|申请|评上|评选|评定|认定|争创|入选|成为)(?:为|成)?([^，,。？?；;、的]{2,20})"),
+                re.compile(r"([^，,。？?；;、]{2,20}?)的?(?:申报|认定|评定|入选|申请)(?:条件|门槛|标准)"))
+_STATUS = re.compile(r"(?:认定为|评定为|评为|获评|入选|列入|拥有|取得|获得|属于)[^,，;；。]{0,40}?(?:的|企业|证书|资格)")
+STATUS_WEIGHT = 2.0  # IDF below which a word of what is applied for is too common to name it (申报, 企业)
+
+
+def only_as_status(question: str, weights: Mapping[str, float], clause: str) -> bool:
+    """Whether ``clause`` names what ``question`` asks the conditions of applying for only as a status its
+    applicants already hold: “申报省级专精特新，门槛多少？” of “经认定为…省级“专精特新”的制造业企业…门槛降低至
+    500万”, a rule of another programme for those who have it, which says nothing of how to get it."""
+    q, text = fold(question), fold(clause)
+    spans = [m.group(1) for pattern in _APPLIES_FOR for m in pattern.finditer(q)]
+    named = [w for w, v in weights.items() if v >= STATUS_WEIGHT and w in text and any(w in s for s in spans)]
+    status = [m.span() for m in _STATUS.finditer(text)]
+    return bool(named) and all(any(a <= m.start() < b for a, b in status)
+                               for w in named for m in re.finditer(re.escape(w), text))
 
 
 # a year (or a span of years, 2016—2017年) a notice's title names

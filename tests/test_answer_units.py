@@ -10,7 +10,8 @@ import pytest
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
 from rag.lexical import PolicyTokenizer
-from rag.intent import (asked_term, asks_doc_number, asks_validity, defines, leaves_open, other_edition, other_grade, outside_series, per_recipient_unstated,
+from rag.intent import (asked_term, asker_offices, asks_doc_number, asks_validity, defines, leaves_open, only_as_status, other_edition,
+                        other_grade, outside_series, per_recipient_unstated,
                         question_bigrams, read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, names_notice, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -409,6 +410,8 @@ def test_a_question_naming_its_notice_needs_no_conversation() -> None:
     assert not names_notice("这个试点是依据哪个文件搞的？")  # the notice is asked, not named
     assert not names_notice("那创新联合体计划组建多少家？")  # 计划 as a verb
     assert not names_notice("有意见的话找谁反映？")  # an objection
+    assert not names_notice("这套措施从什么时候开始执行,管到哪年?")  # 这套 points like 这个
+    assert condense_heuristic("这套措施管到哪年?", [("杭州的算力券一年总共发多少？", "")]) == "关于杭州，管到哪年？"
 
 
 def test_any_question_can_be_read_as_a_follow_up_of_the_conversation_topic() -> None:
@@ -592,6 +595,25 @@ def test_a_rule_for_another_grade_does_not_answer() -> None:
     assert other_grade("评上AAA级守合同重信用企业，有没有奖金？", "浙江省 AA 级守合同重信用企业公示不满两个年度的")
     assert not other_grade("我们AA级公示不满两年，报AAA要提交啥证明？", "浙江省 AA 级守合同重信用企业公示不满两个年度的")
     assert not other_grade("有没有奖金？", five)  # no grade asked
+
+
+def test_a_status_the_applicants_already_hold_is_not_how_to_get_it() -> None:
+    """“申报省级专精特新要什么条件” of a rule for those already 认定为 专精特新: not its conditions; the same words
+    as the programme a clause's own conditions are for, or as the status a question says it holds, do answer."""
+    weights = {"申报": 1.8, "省级": 2.1, "专精": 3.8, "特新": 3.8, "门槛": 6.0}
+    rule = "3.经认定为国家级专精特新“小巨人”或省级“专精特新”的制造业企业,且2024年1月27日以后开工的项目,申报门槛降低至500万(含);"
+    assert only_as_status("我们公司想申报省级专精特新，营收门槛是多少？", weights, rule)
+    assert only_as_status("专精特新“小巨人”的申报条件是什么?", weights, rule)
+    assert not only_as_status("专精特新企业报技改，门槛会不会低一点？", weights, rule)  # 专精特新 is who applies
+    own = "申报省级专精特新中小企业,营业收入不低于1000万元。"
+    assert not only_as_status("我们公司想申报省级专精特新，营收门槛是多少？", weights, own)
+
+
+def test_the_askers_office_is_who_asks() -> None:
+    """“我们街道…”: the 街道 is where a civil servant works, no word an answering clause must share."""
+    assert asker_offices("我们街道有不少个体户想转公司，要先注销吗？") == {"街道"}
+    assert asker_offices("咱们局能不能直接受理？") == {"局"}
+    assert not asker_offices("街道办能受理个转企吗？")
 
 
 def test_a_notice_named_by_another_year_is_another_round() -> None:

@@ -39,8 +39,8 @@ from rag.answer.context import Clause, pack, render
 from rag.answer.extractive import (Extract, Scored, Step, choose, labelled_row, merge_extracts, named_record,
                                   not_found_text, not_stated_text, notice_names, quote, record_answer, record_holds,
                                   score_units, title_match, unrecorded_units)
-from rag.intent import (Intent, asks_doc_number, defines, leaves_open, other_edition, other_grade, outside_series,
-                        payment_unnamed, per_recipient_unstated, programme_unnamed, read_intent,
+from rag.intent import (Intent, asker_offices, asks_doc_number, defines, leaves_open, only_as_status, other_edition,
+                        other_grade, outside_series, payment_unnamed, per_recipient_unstated, programme_unnamed, read_intent,
                         without_self_description)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
@@ -193,7 +193,8 @@ class Answerer:
             scored = score_units(query, qvec, intent, top, self.retriever.unit_vectors, self.cfg.answer,
                                  self.retriever.aliases(query))
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
-            weights = self.retriever.word_weights(query)
+            offices = asker_offices(query)
+            weights = {w: v for w, v in self.retriever.word_weights(query).items() if w not in offices}
             feats = features(query, intent, clauses, scored, docs, weights)
         return Gathered(result, clauses, intent, top, scored, docs, weights, feats)
 
@@ -232,6 +233,8 @@ class Answerer:
                     or (not one_part and not intent.compare and any(  # “…单个项目最多投多少？” of a fund's size
                         per_recipient_unstated(part, read_intent(part), answering) for part in intent.parts))
                     or (len(notice_names(judged)) < 2 and other_edition(judged, scored[0].clause.chunk.title))  # “2022年度…名单…？”
+                    or ("condition" in intent.kinds  # “申报省级专精特新要什么条件” of a rule for those who already are
+                        and only_as_status(judged, g.weights, _clause_text(scored[0])))
                     or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)
                                       or payment_unnamed(judged, intent, answering)
                                       or programme_unnamed(intent, self.retriever.aliases(judged), _clause_text(scored[0]))))):

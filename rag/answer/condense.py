@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from rag.intent import NOTICE_KIND, QUESTION_WORDS, Intent, read_intent
 
 _LEADING_ANAPHOR = re.compile(
-    r"^(?:那么|那|那这个|那个|这个|这项|这些|这件?事|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问|里[面头])"
+    r"^(?:那么|那|那这个|那个|这个|这项|这套|这些|这件?事|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问|里[面头])"
     r"(?:政策|文件|通知|措施|意见|规定|项目)?的?[,，、]?"
 )
-_EMBEDDED_ANAPHOR = re.compile(r"它|这件?事|该(?:政策|文件|通知|措施|意见|规定|项目)|这个|那个|上述|这项|此项|这些|这里[面头]|这[批份]|"
+_EMBEDDED_ANAPHOR = re.compile(r"它|这件?事|该(?:政策|文件|通知|措施|意见|规定|项目)|这个|那个|上述|这项|此项|这些|这里[面头]|这[批份套]|那套|"
                                r"在里[面头]")
 _PUNCT = " ？?。！!，,、：:"
 _OPENING_NE = re.compile(r"^[^？?，,。]{1,8}呢[？?，,]")  # a short first clause ending in 呢
@@ -56,7 +56,7 @@ _NOTICE_OR_FILE = re.compile(rf"{NOTICE_KIND.pattern}|文件")
 # what may stand before a notice's kind without naming it: a determiner, a preposition, where it came from
 _VERB_AFTER = re.compile(r"[\u4e00-\u9fff](?<![里中的是文第从和与跟印发哪什几有说要对提])")
 _ASKS_WHICH = re.compile(r"(?:哪|什么|啥)[个份项些]?的?$")
-_NOT_NAMING = re.compile(r"这[个份项]|那[个份项]|该|此|它|关于|按照?|根据|依据|对于|省里|市里|国家|上面|前面|刚才|里面|那边|这边|的")
+_NOT_NAMING = re.compile(r"这[个份项套]|那[个份项套]|该|此|它|关于|按照?|根据|依据|对于|省里|市里|国家|上面|前面|刚才|里面|那边|这边|的")
 
 
 def names_notice(question: str) -> bool:
