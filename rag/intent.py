@@ -32,7 +32,7 @@ COUNT_WORD = re.compile(r"[几两一二三四五六七八九十百千万]+[个�
 # the document record (title, 文号, issuer, dates) rather than from a body sentence.
 _ASKS: dict[str, re.Pattern[str]] = {
     "money": re.compile(r"多少钱|金额|几[万千百]|(?:奖励|补助|补贴|资助|奖补|支持|补|给|发|贴息|扶持)(?:了)?多少|"
-                        r"多少(?:资金|经费|补贴|奖励|补助|钱)|最多(?:能)?(?:给|补|拿|领|申请)|上限|封顶"),
+                        r"多少(?:专项|财政|扶持|配套)?(?:资金|经费|补贴|奖励|补助|钱)|最多(?:能)?(?:给|补|拿|领|申请)|上限|封顶"),
     # money the government pays (补/奖/资助多少): a figure of investment or revenue does not answer it
     "grant": re.compile(r"(?:补|奖|资助|扶持|配套|贴息|给|发|拿|领)(?:了|给)?(?:多少|几[万千百]|啥标准)|"
                         r"(?:补贴|补助|奖励|奖金|资助|奖补|扶持资金|配套资金|补偿)(?:的)?(?:标准|金额|额度)?(?:是|有|能有|能给)?多少|"
