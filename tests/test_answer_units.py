@@ -386,6 +386,9 @@ def test_rule_based_follow_up_keeps_the_previous_topic() -> None:
     assert read_intent("国家标准是哪个？").fact_kinds == () and "number" in read_intent("补贴标准是多少？").kinds  # which, not how many
     assert opens_as_follow_up("这事是哪个部门牵头的？") and opens_as_follow_up("那申报截止时间呢？")
     assert is_follow_up("个转企那个实施意见文号多少？") and not opens_as_follow_up("个转企那个实施意见文号多少？")
+    # “还有，…” says only that another question comes: what follows decides
+    assert not opens_as_follow_up("还有,我们手上有些专利拿到好几年了一直没转化,满两年和满三年分别会怎么处理?")
+    assert opens_as_follow_up("另外，那申报截止是哪天？") and opens_as_follow_up("还有，截止是哪天？")
     assert not is_follow_up("《关于支持信息服务业稳进提质的实施意见》是谁印发的？文号呢？落款盖的谁的章？")
     history = [("国家科技型中小企业评价的申报条件是什么？", "…")]
     assert condense_heuristic("那申报截止时间呢？", history) == "关于国家科技型中小企业评价，申报截止时间？"

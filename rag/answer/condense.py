@@ -20,9 +20,11 @@ from collections.abc import Sequence
 from rag.intent import NOTICE_KIND, QUESTION_WORDS, Intent, read_intent
 
 _LEADING_ANAPHOR = re.compile(
-    r"^(?:那么|那|那这个|那个|这个|这项|这套|这些|这件?事|该|此|其|它们?的?|上述|以上|还有|另外|此外|再问一下|再问|里[面头])"
+    r"^(?:那么|那|那这个|那个|这个|这项|这套|这些|这件?事|该|此|其|它们?的?|上述|以上|里[面头])"
     r"(?:政策|文件|通知|措施|意见|规定|项目)?的?[,，、]?"
 )
+# “还有，…”/“另外，…” only says another question comes: what follows decides whether it leans on the conversation
+_ANOTHER = re.compile(r"^(?:还有|另外|此外|再问一下|再问)[,，、]?")
 _EMBEDDED_ANAPHOR = re.compile(r"它|这件?事|该(?:政策|文件|通知|措施|意见|规定|项目)|这个|那个|上述|这项|此项|这些|这里[面头]|这[批份套]|那套|"
                                r"在里[面头]")
 _PUNCT = " ？?。！!，,、：:"
@@ -36,7 +38,7 @@ def _core(question: str) -> str:
 
 def opens_as_follow_up(question: str) -> bool:
     """Marked as a follow-up by how it opens or by its shortness: it cannot be read alone whatever it names."""
-    q = question.strip()
+    q = _ANOTHER.sub("", question.strip())
     return bool(
         _LEADING_ANAPHOR.match(q)
         or (q.rstrip(_PUNCT).endswith("呢") and len(q) <= 15)
@@ -125,7 +127,7 @@ def condense_heuristic(question: str, history: Sequence[tuple[str, str]]) -> str
     current = history_topic(history)
     if not current or not is_follow_up(question):
         return question
-    rest = _LEADING_ANAPHOR.sub("", question.strip()).strip(_PUNCT).removesuffix("呢").strip(_PUNCT)
+    rest = _LEADING_ANAPHOR.sub("", _ANOTHER.sub("", question.strip())).strip(_PUNCT).removesuffix("呢").strip(_PUNCT)
     swapped = _swap(condense_heuristic(history[-1][0], history[:-1]), rest)
     # “那2024年那一轮…”: the follow-up's own place/year replaces the topic's, or the topic would ask both
     return swapped or f"关于{_retarget(current, read_intent(rest)) or current}，{rest or question.strip()}？"
