@@ -66,7 +66,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "condition": re.compile(r"条件|要求|门槛|够不够|符合|资格|够格|哪些企业|什么企业|什么样的|谁可以|能享受|适用"),
     # a website asked, not one named (“申报系统什么时候开” asks a date)
     "contact": re.compile(r"(?<!打)(?<!打个)(?<!打一个)电话|联系|咨询|热线|邮箱|地址(?![没不未]?有?变)|寄到|寄哪|送到哪|交到哪|网址|"
-                          r"(?:哪个?|什么|啥|[进登上]|登录|登陆)(?:网站|平台|系统|入口)|(?:网站|平台|系统|入口)(?:在哪|是啥|是什么|是哪|叫什么|怎么[进找])"),
+                          r"(?:哪个?|什么|啥|[进登上]|登录|登陆)(?:网站|平台|系统|入口)|(?:网站|平台|系统|入口)(?:在哪|是啥|是什么|是哪|叫什么|怎么[进找])|"
+                          r"(?:网上|线上)(?:从|在|去)?(?:哪里?|哪儿|怎么)(?:报|申报|申请|办|提交)"),  # where online to apply
     # a web address asked (“在哪个网站报”, “网址多少”): a URL states it, a platform's name (“…政务服务平台”) does not
     "web": re.compile(r"(?:哪个|什么|啥|哪)(?:网站|网页|链接|官网)|网址|(?:网站|网页|链接|官网)(?:是|在|叫)?(?:哪|什么|啥|多少)"),
     # where to take an objection or a question (“有问题找哪个单位”): a department the text sends people to

@@ -11,7 +11,7 @@ from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
 from rag.lexical import PolicyTokenizer
 from rag.intent import (asked_term, asker_offices, asks_doc_number, asks_validity, defines, leaves_open, only_as_status, other_edition,
-                        other_grade, outside_series, per_recipient_unstated,
+                        other_grade, outside_series, per_recipient_unstated, without_field_asks,
                         question_bigrams, read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, names_notice, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -178,6 +178,8 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("这个证书什么时候过期？").meta == ("valid",)
     assert read_intent("纸质材料要打几份？").fact_kinds == ("number",) and states("须打印纸质件4份并盖章", "number")
     assert "procedure" in read_intent("高企在网上从哪里报？").kinds and "contact" in read_intent("入口怎么找？").kinds
+    # where online to apply asks a contact: “网上” is how it asks, no word the answering clause must use
+    assert "contact" in read_intent("高企在网上从哪里报？").kinds and "网上" not in without_field_asks("高企在网上从哪里报？")
     # “能直接打电话提异议吗” asks whether a phone call will do, not for a number; “该打哪个电话” asks one
     assert "contact" not in read_intent("我想直接打电话提异议，行不行？").kinds and "contact" in read_intent("该打哪个电话？").kinds
     assert "contact" not in read_intent("我有异议，打个电话说一下行不行？").kinds
