@@ -139,6 +139,22 @@ def test_an_overlong_best_unit_gives_way_to_a_close_one_that_fits() -> None:
     assert [u.index for u in choose(far, read_intent("收到钱以后多久要拨到企业？"), cfg)] == [0]  # not close: kept
 
 
+def test_an_overlong_unit_is_quoted_from_where_it_states_the_fact_asked() -> None:
+    """A preamble that states the count only past the answer budget is quoted from that phrase on, …… marking the
+    cut; one stating it early, or asked nothing it states, is quoted whole."""
+    clause = Clause(1, CHUNKS[0], 1.0)
+    preamble = "为贯彻落实有关意见," + "引导集群聚焦重大战略需求," * 16 + "现将天津市滨海新区海洋工程装备产业集群等 46 家集群确定为创新型产业集群,纳入评价管理工作体系。"
+    cfg = Config().answer
+    assert len(preamble) > cfg.answer_chars
+    units = [Scored(clause, 0, preamble, 0.6, 0.9, 0.3, True, 0.0)]
+    [quoted] = choose(units, read_intent("2022年创新型产业集群总共几家？"), cfg)
+    assert quoted.sentence == GAP + "现将天津市滨海新区海洋工程装备产业集群等 46 家集群确定为创新型产业集群,纳入评价管理工作体系。"
+    assert quoted.sentence.removeprefix(GAP) in preamble
+    assert choose(units, read_intent("这批集群是依据什么认定的？"), cfg)[0].sentence == preamble
+    # a row's serial number before a city (“1 天津市…”) is no count of days
+    assert not states("1 天津市滨海新区海洋工程装备创新型产业集群 滨海新区科技局", "number") and states("公示期 5 天", "number")
+
+
 def test_not_found_names_nearest_documents_and_shows_their_clauses() -> None:
     answer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config(), model=fixed_model(0.1)).ask("上海市人才落户积分怎么算？")
     assert answer.refused and answer.outcome == "not_found"

@@ -102,12 +102,20 @@ def choose(
     scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None = None,
     steps: Steps | None = None,
 ) -> list[Scored]:
-    """The units to quote for this kind of question (see the module docstring).
+    """The units to quote for this kind of question (see the module docstring), an overlong one cut to where it
+    states the fact asked (:func:`_focus`).
 
     ``next_items(unit)``: the units of the clauses that follow the unit's clause as items of the
     same list (its next siblings in the document), for a list whose items the chunker cut apart;
     ``steps(unit)``: the steps of the procedure the unit's section describes.
     """
+    return [_focus(s, intent, cfg.answer_chars) for s in _choose(scored, intent, cfg, next_items, steps)]
+
+
+def _choose(
+    scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None,
+    steps: Steps | None,
+) -> list[Scored]:
     if not scored:
         return []
     best = scored[0]
@@ -263,6 +271,27 @@ def _steps_of(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, steps
                 leads[k], used = [*leads[k], bodies[1]], used + len(bodies[1].sentence)
         quoted = [h + lead for h, lead in zip(quoted, leads)]
     return [u for units in quoted for u in units]
+
+
+def _focus(unit: Scored, intent: Intent, limit: int) -> Scored:
+    """An overlong unit (a notice's preamble) that states the fact asked only past ``limit`` characters, quoted from
+    the phrase stating it (“……现将…等 46 家集群确定为创新型产业集群,…”), …… marking each cut; verbatim still."""
+    text = unit.sentence.strip()
+    if len(text) <= limit or not intent.fact_kinds or any(states(text[:limit], k, intent.said) for k in intent.fact_kinds):
+        return unit
+    start = 0
+    while start < len(text):
+        phrase = _lead(text[start:])
+        if any(states(phrase, k, intent.said) for k in intent.fact_kinds):
+            rest = text[start:]
+            if len(rest) > limit:  # whole phrases up to the limit, the stating one at least
+                end = len(phrase)
+                while end < len(rest) and end + len(_lead(rest[end + 1:])) + 1 <= limit:
+                    end += len(_lead(rest[end + 1:])) + 1
+                rest = rest[: end + 1].rstrip(",，;；:：") + GAP
+            return replace(unit, sentence=GAP + rest)
+        start += len(phrase) + 1
+    return unit
 
 
 def _cut(unit: Scored) -> Scored:
