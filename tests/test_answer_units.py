@@ -155,6 +155,16 @@ def test_an_overlong_unit_is_quoted_from_where_it_states_the_fact_asked() -> Non
     assert not states("1 天津市滨海新区海洋工程装备创新型产业集群 滨海新区科技局", "number") and states("公示期 5 天", "number")
 
 
+def test_the_signing_line_answers_nothing() -> None:
+    """“科技部火炬中心” above the date signs the notice: sharing the question's words naming the issuer, it still
+    states no count, so the sentence that does is quoted."""
+    chunk = Chunk("s1", "docS", "关于公布2022年创新型产业集群的通知", (), "现将 46 家集群确定为创新型产业集群。\n科技部火炬中心\n2023 年 2 月 17 日",
+                  "001.txt", 0, 60, issuer="科技部火炬中心")
+    answer = Answerer(ListRetriever([chunk]), BigramEmbedder(), Config(), model=fixed_model(0.9)).ask(
+        "科技部火炬中心2022年认定的创新型产业集群一共多少个？")
+    assert "46 家" in answer.text and "“科技部火炬中心”" not in answer.text, answer.text
+
+
 def test_not_found_names_nearest_documents_and_shows_their_clauses() -> None:
     answer = Answerer(ListRetriever(CHUNKS), BigramEmbedder(), Config(), model=fixed_model(0.1)).ask("上海市人才落户积分怎么算？")
     assert answer.refused and answer.outcome == "not_found"

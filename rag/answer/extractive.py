@@ -82,13 +82,21 @@ def score_units(
         chunk = clause.chunk
         missing = missing_share(intent.qualifiers, [clause.chunk])
         for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk), aliases, topic, cfg.topic_weight):
-            if is_title(m.text, chunk.title) or is_file_name(m.text) or any(ins in m.text for ins in chunk.instructions):
-                continue  # a title or a file name answers nothing; text addressing an assistant is never quoted
+            if (is_title(m.text, chunk.title) or is_file_name(m.text) or any(ins in m.text for ins in chunk.instructions)
+                    or (_signs(m.text, chunk) and "issuer" not in intent.meta)):
+                continue  # a title, a file name or the signing line answers nothing; text addressing an assistant is never quoted
             stated = not kinds or any(states(m.text, k, intent.said) for k in kinds)
             score = (cfg.unit_dense_weight * m.cos + (1 - cfg.unit_dense_weight) * m.lexical
                      - cfg.kind_penalty * (not stated) - cfg.qualifier_penalty * missing - cfg.rank_penalty * rank)
             out.append(Scored(clause, m.index, m.text, score, m.cos, m.lexical, stated, missing))
     return sorted(out, key=lambda s: (-s.score, s.clause.n, s.index))
+
+
+def _signs(text: str, chunk: Chunk) -> bool:
+    """Whether ``text`` is the line signing the notice (“科技部火炬中心” above its date): it names who issued it and
+    answers nothing else, however many of the question's words naming that issuer it shares."""
+    unit = compact(text)
+    return len(unit) >= 2 and unit in compact(chunk.issuer or "")
 
 
 NextItems = Callable[[Scored], Sequence[Scored]]
