@@ -351,7 +351,7 @@ class Answerer:
         (:func:`notice_names`), each the best-fitting top hit's, else the first hit of the words naming it asked
         alone (one notice's clauses can fill every top place), appended to ``clauses``; else :func:`named_record`."""
         picked: list[Clause] = []
-        for words, kind in notice_names(query):
+        for words, kind in notice_names(query) or notice_names(query, at_least=1):
             words = " ".join([words, *(w for _, meant in self.retriever.aliases(words) for w in meant)])  # AI → 人工智能
             hit = max(top, key=lambda c: title_match(words, kind, c.chunk.title))
             if not title_match(words, kind, hit.chunk.title):
@@ -362,6 +362,8 @@ class Answerer:
                 clauses.append(hit)
             if all(hit.chunk.doc_id != p.chunk.doc_id for p in picked):
                 picked.append(hit)
+        if len(picked) == 1 and not title_match(*notice_names(query, at_least=1)[0], top[0].chunk.title):
+            return tuple(picked)  # “低效工业用地整治那个省级意见…施行” when the 415X 方案 quoting it ranks first
         return tuple(picked) if len(picked) > 1 else (named_record(query, top),)
 
     def _record_document(self, record: Chunk) -> list[Chunk]:

@@ -84,7 +84,7 @@ def score_units(
         for m in unit_matches(wanted, qvec, chunk, unit_vectors(chunk), aliases, topic, cfg.topic_weight):
             if (is_title(m.text, chunk.title) or is_file_name(m.text) or any(ins in m.text for ins in chunk.instructions)
                     or (_signs(m.text, chunk) and "issuer" not in intent.meta)):
-                continue  # a title, a file name or the signing line answers nothing; text addressing an assistant is never quoted
+                continue  # a title, a file name, a signing line (but to 谁发的) answer nothing; text to an assistant: never
             stated = not kinds or any(states(m.text, k, intent.said) for k in kinds)
             score = (cfg.unit_dense_weight * m.cos + (1 - cfg.unit_dense_weight) * m.lexical
                      - cfg.kind_penalty * (not stated) - cfg.qualifier_penalty * missing - cfg.rank_penalty * rank)
@@ -93,8 +93,8 @@ def score_units(
 
 
 def _signs(text: str, chunk: Chunk) -> bool:
-    """Whether ``text`` is the line signing the notice (“科技部火炬中心” above its date): it names who issued it and
-    answers nothing else, however many of the question's words naming that issuer it shares."""
+    """Whether ``text`` is the line signing the notice (“科技部火炬中心” above its date): it answers who issued it,
+    nothing else, however many of the question's words naming that issuer it shares."""
     unit = compact(text)
     return len(unit) >= 2 and unit in compact(chunk.issuer or "")
 
@@ -649,13 +649,13 @@ _NAMING = re.compile(r"[，,。？?；;]")  # … (“省政府办公厅同一�
 NAMED_BIGRAMS = 2  # title bigrams the words before a notice's kind must share to name it (成果转化 → …科技成果转化…)
 
 
-def notice_names(question: str) -> list[tuple[str, str]]:
-    """(words, kind) for each notice a question names by its kind, when it names two or more (“AI产业那份指导意见和
+def notice_names(question: str, at_least: int = 2) -> list[tuple[str, str]]:
+    """(words, kind) for each notice a question names by its kind, when it names ``at_least`` (“AI产业那份指导意见和
     成果转化那份意见，各是几号文？” → (省里AI产业那份, 指导意见), (和成果转化那份, 意见)); else none."""
     kinds = list(NOTICE_KIND.finditer(question))
     starts = [0, *(k.end() for k in kinds)]
     return ([(_NAMING.split(question[a: k.start()])[-1][-NAMING_CHARS:], k.group()) for a, k in zip(starts, kinds)]
-            if len(kinds) > 1 else [])
+            if len(kinds) >= at_least else [])
 
 
 def title_match(words: str, kind: str, title: str) -> int:
