@@ -317,6 +317,23 @@ def test_a_record_field_the_notice_never_states_is_not_stated(answerer: Answerer
     assert stated.outcome == "answered" and "施行" in stated.text, stated.text
 
 
+def test_a_notice_named_by_its_words_answers_its_own_validity_though_another_ranks_first(answerer: Answerer) -> None:
+    """“低效工业用地整治那个省级意见” when the 415X 方案, which has a clause of the same name, ranks first: the
+    validity is the named 意见's (2023年3月15日起施行, 5年), not “文件中未写明” of the 方案."""
+    answer = answerer.ask("低效工业用地整治那个省级意见,什么时候开始实施,管几年?")
+    assert answer.outcome == "answered" and "2023 年 3 月 15 日起施行" in answer.text, answer.text
+    assert "415X" not in answer.text.split("施行与有效期")[0], answer.text
+
+
+def test_conditions_of_a_status_the_notices_only_name_as_held_are_not_stated(answerer: Answerer) -> None:
+    """The notices name 专精特新 only as what a 技改 applicant already is (“经认定为…省级“专精特新”的制造业企业”):
+    how to become one is stated nowhere, and the nearest clause is shown; the 技改 threshold for those who are is."""
+    becoming = answerer.ask("我们公司想申报省级专精特新，营收门槛是多少？")
+    assert becoming.outcome == "not_stated" and becoming.citations, becoming.text
+    holding = answerer.ask("我们是省级专精特新企业，报杭州技改补助，投资门槛能降到多少？")
+    assert holding.outcome == "answered" and "500万" in holding.text, holding.text
+
+
 def test_a_list_of_sub_sections_quotes_their_headings_in_the_notices_order(answerer: Answerer) -> None:
     """“二、推动重点行业发展服务型制造…” introduces (一)汽车及零部件 … (八)食品及农副产品加工, each a chunk: a list
     question quotes the section and each sub-section's heading, in the notice's order whatever their ranks."""
