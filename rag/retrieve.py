@@ -324,7 +324,7 @@ class HybridRetriever:
         if self.mode == "hybrid" and self.cfg.header_first and hits and asks_doc_number(q):
             hits = self._header_first(hits, qvec)
         elif self.mode == "hybrid" and self.cfg.validity_first and hits and asks_validity(q):
-            hits = self._validity_first(hits, qvec)
+            hits = self._validity_first(hits, q, qvec, filters)
         hits = [Hit(h.chunk, h.score, rank=i + 1, scores=h.scores) for i, h in enumerate(hits[:k])]
         return Retrieval(hits, q, notes)
 
@@ -351,10 +351,17 @@ class HybridRetriever:
                 return self._lift(hits, header, qvec, "header")
         return hits
 
-    def _validity_first(self, hits: list[Hit], qvec: np.ndarray | None) -> list[Hit]:
+    def _validity_first(self, hits: list[Hit], q: str, qvec: np.ndarray | None, filters: Filters | None) -> list[Hit]:
         """“什么时候开始施行/有效期多长” about the top clause's notice ranks the clause saying so first (its closing
-        “本意见自…起施行”, which shares few words with the question but the asking ones)."""
-        found = validity_unit(self.store.document_chunks(hits[0].chunk.doc_id))
+        “本意见自…起施行”, which shares few words with the question but the asking ones).  A top clause that is itself
+        some notice's validity clause may match the asking words only: the notice is then the one the rest of the
+        question finds (“杭州的算力券…这个政策从哪天开始算？”: the 算力券 措施, not the first notice saying 施行)."""
+        top = hits[0].chunk
+        if validity_unit([top]):
+            rest = without_field_asks(q)
+            found_by_rest = self.retrieve(rest, k=1, filters=filters).hits if rest.strip() and rest != q else []
+            top = found_by_rest[0].chunk if found_by_rest else top
+        found = validity_unit(self.store.document_chunks(top.doc_id))
         return self._lift(hits, found[0], qvec, "validity") if found else hits
 
     def _lift(self, hits: list[Hit], chunk: Chunk, qvec: np.ndarray | None, why: str) -> list[Hit]:

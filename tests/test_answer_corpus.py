@@ -325,6 +325,13 @@ def test_a_notice_named_by_its_words_answers_its_own_validity_though_another_ran
     assert "415X" not in answer.text.split("施行与有效期")[0], answer.text
 
 
+def test_validity_asked_of_the_conversations_notice_is_its_own_not_the_first_saying_shi_xing(answerer: Answerer) -> None:
+    """“这个政策从哪天开始算？” after a question on 杭州's 算力券: the validity clause first retrieved is the 低效工业用地
+    意见's, matching the asking words only; the notice is the one the rest of the question finds."""
+    answer = answerer.ask("这个政策从哪天开始算?有效期到什么时候?", [("杭州的算力券一年总共多少钱?", "每年2.5亿元。")])
+    assert answer.outcome == "answered" and "2024年8月19日起施行" in answer.text, answer.text
+
+
 def test_conditions_of_a_status_the_notices_only_name_as_held_are_not_stated(answerer: Answerer) -> None:
     """The notices name 专精特新 only as what a 技改 applicant already is (“经认定为…省级“专精特新”的制造业企业”):
     how to become one is stated nowhere, and the nearest clause is shown; the 技改 threshold for those who are is."""
