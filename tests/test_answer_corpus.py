@@ -168,6 +168,9 @@ def test_a_yes_no_question_also_quotes_a_close_exception_of_another_clause(answe
     clause's exception (“…贸易商的,不得提出保费补贴申请”) is what decides, and is quoted too."""
     answer = answerer.ask("我们公司是做新材料贸易的，买了首批次新材料转手卖掉，可以申请首批次保险的保费补贴吗？")
     assert answer.outcome == "answered" and "贸易商的,不得提出保费补贴申请" in answer.text, answer.text
+    # an exemption (“…不受综合评价所得分值高低限制”) decides as an exception does
+    exempt = answerer.ask("我们已经是高企了,评科小还要卡那个综合评分吗?")
+    assert exempt.outcome == "answered" and "不受综合评价所得分值高低限制" in exempt.text, exempt.text
 
 
 def test_a_share_the_notice_does_not_state_is_not_stated(answerer: Answerer) -> None:

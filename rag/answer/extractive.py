@@ -208,7 +208,7 @@ def _introduction(scored: Sequence[Scored], item: Scored) -> Scored | None:
 
 
 # a rule that excludes (“用户单位为关联企业及贸易商的,不得提出保费补贴申请”): close to a 能不能 question, it may be the answer
-_EXCLUSION = re.compile(r"不得|不予|不能|不属于|不在[^，,。；;]{0,12}范围|除外")
+_EXCLUSION = re.compile(r"不得|不予|不能|不属于|不在[^，,。；;]{0,12}范围|除外|不受[^，,。；;]{0,16}限制")
 
 
 def _named_rows(scored: Sequence[Scored], best: Scored, intent: Intent, cfg: AnswerConfig) -> list[Scored]:
