@@ -221,6 +221,8 @@ def test_intent_reads_what_is_asked() -> None:
     assert not states("【申报时间 4 月 15 日截止】", "score") and not states("30分钟内", "score")
     # a count by any measure word asks a number (几栋, 几台), and a figure counted by it states one
     assert read_intent("首批数字楼宇一共评上了几栋？").fact_kinds == ("number",) and states("共确定12栋数字楼宇", "number")
+    # “按什么标准给…奖励” asks the amount paid, as “奖多少” does
+    assert read_intent("省里按什么标准给中介奖励？").fact_kinds == ("grant",)
     # money named after 多少 by its purpose (多少专项资金) asks an amount: a count or a year does not state it
     assert read_intent("入选以后，国家给集群多少专项资金？").fact_kinds == ("money",)
     # the signature line (落款) names the issuer and the date
