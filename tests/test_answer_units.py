@@ -196,6 +196,7 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("是哪个部门、哪天发的？").meta == ("issuer", "issued") and read_intent("哪个文件印发的？").meta == ("docno",)
     assert read_intent("促进外贸回稳向好的若干意见是哪年哪个文?").meta == ("docno", "issued")  # 哪个文 is a 文号
     assert read_intent("到哪年为止？").meta == () and read_intent("哪个文章说的？").meta == ()
+    assert read_intent("是几个部门一起发的?").meta == ("issuer",) and read_intent("这批一共几家企业公示了？").meta == ()
     assert read_intent("一共认定了多少个？哪天公布的？").meta == ("issued",)
     # a rough number said (十几年, 好几家) asks nothing; “几年” does
     assert read_intent("招牌用了十几年了，字号还能接着用吗？").fact_kinds == () and read_intent("要几年？").fact_kinds
