@@ -349,9 +349,11 @@ class Answerer:
     ) -> tuple[Clause, ...]:
         """The hits whose documents a 文号/日期 question asks about: one per notice it names by kind when it names two
         (:func:`notice_names`), each the best-fitting top hit's, else the first hit of the words naming it asked
-        alone (one notice's clauses can fill every top place), appended to ``clauses``; else :func:`named_record`."""
+        alone (one notice's clauses can fill every top place), appended to ``clauses``; the one notice it names so
+        when the top hit's title does not fit it; else :func:`named_record`."""
         picked: list[Clause] = []
-        for words, kind in notice_names(query) or notice_names(query, at_least=1):
+        names = notice_names(query, at_least=1)
+        for words, kind in names:
             words = " ".join([words, *(w for _, meant in self.retriever.aliases(words) for w in meant)])  # AI → 人工智能
             hit = max(top, key=lambda c: title_match(words, kind, c.chunk.title))
             if not title_match(words, kind, hit.chunk.title):
@@ -362,7 +364,7 @@ class Answerer:
                 clauses.append(hit)
             if all(hit.chunk.doc_id != p.chunk.doc_id for p in picked):
                 picked.append(hit)
-        if len(picked) == 1 and not title_match(*notice_names(query, at_least=1)[0], top[0].chunk.title):
+        if len(names) == 1 and picked and not title_match(*names[0], top[0].chunk.title):
             return tuple(picked)  # “低效工业用地整治那个省级意见…施行” when the 415X 方案 quoting it ranks first
         return tuple(picked) if len(picked) > 1 else (named_record(query, top),)
 
