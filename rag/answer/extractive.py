@@ -294,8 +294,8 @@ def _focus(unit: Scored, intent: Intent, limit: int) -> Scored:
             rest = text[start:]
             if len(rest) > limit:  # whole phrases up to the limit, the stating one at least
                 end = len(phrase)
-                while end < len(rest) and end + len(_lead(rest[end + 1:])) + 1 <= limit:
-                    end += len(_lead(rest[end + 1:])) + 1
+                while end < len(rest) and end + (step := len(_lead(rest[end + 1:])) + 1) <= limit:
+                    end += step
                 rest = rest[: end + 1].rstrip(",，;；:：") + GAP
             return replace(unit, sentence=GAP + rest)
         start += len(phrase) + 1
