@@ -362,7 +362,7 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "grant": re.compile(r"给予|奖励|奖补|补助|补贴|补偿|资助|贴息|扶持|支持|申领|领取|兑现|发放|额度|减免|免征|返还|配套|一次性"),
     # a platform states where to go only as one to use (“登录…申报系统”, “平台(网址…)”), not as a thing built (“科创平台”)
     "contact": re.compile(r"\d{3,4}\s*-\s*\d{7,8}|\d{11}|https?://|www\.|[\w.]+@[\w.]+|路\s*\d+\s*号|"
-                          r"(?:登录|登陆|通过|进入|在)[^，,。；;]{0,24}(?:平台|系统|网站|服务网)|(?:平台|系统|网站)\s*[(（:：]"),
+                          r"(?:登录|登陆|通过|进入|在|依托|借助)[^，,。；;]{0,24}(?:平台|系统|网站|服务网)|(?:平台|系统|网站)\s*[(（:：]"),
     "whom": re.compile(r"向[^，,。；;]{2,30}(?:反映|提出|咨询|反馈|举报|投诉|联系)|与[^，,。；;]{2,30}联系|联系人"),
     "web": re.compile(r"https?://|www\.|[a-z0-9-]+\.(?:gov|com|org|net)(?:\.cn)?\b", re.IGNORECASE),
     "in_charge": re.compile(r"责任单位|牵头|负责|主管部门|[厅局委办]、|[厅局委办][)）]"),
@@ -408,6 +408,17 @@ def other_grade(question: str, sentence: str) -> bool:
     五星的…补助” stated; AAA级 asked, a rule for AA级): a rule for one grade says nothing of another."""
     asked, stated = _grades(question), _grades(sentence)
     return bool(asked and stated and not asked & stated and {k for k, _ in asked} & {k for k, _ in stated})
+
+
+# an entry threshold asked (“进培育库有什么门槛”), and a plan's target (“到2025年…纳入培育库的…累计达到300家以上”)
+_THRESHOLD = re.compile(r"门槛|什么条件|哪些条件|啥条件|够格|资格")
+_TARGET = re.compile(r"^\s*到\s*20\d{2}\s*年|力争|累计达到")
+
+
+def target_for_threshold(question: str, sentence: str) -> bool:
+    """Whether ``question`` asks a threshold to qualify that ``sentence`` answers with a plan's target: how many a
+    plan means to reach is not what one must have to be counted (“进培育库有什么门槛” of “到2025年…累计达到300家”)."""
+    return bool(_THRESHOLD.search(question)) and bool(_TARGET.search(sentence))
 
 
 # what a question applies for (“申报省级专精特新”, “专精特新“小巨人”的申报条件”), and the phrase by which a clause
@@ -476,10 +487,15 @@ def outside_series(years: Sequence[str], text: str) -> bool:
             and all(int(y) > max(stated) or int(y) < min(stated) for y in years))
 
 
-def leaves_open(sentence: str, intent: Intent) -> bool:
-    """Whether ``sentence`` leaves the figure asked open (“一定比例”) and states none of the kind asked."""
+def leaves_open(sentence: str, intent: Intent, question: str = "") -> bool:
+    """Whether ``sentence`` leaves the figure asked open (“一定比例”) and states none of the kind asked, or
+    ``question`` repeats its open phrase: “说按研发费用的“一定比例”奖励，比例是多少？” asks the open figure
+    itself, which the sentence's other figures (“占营业收入比重3%以上的企业”, who qualifies) do not give."""
     kinds = set(intent.fact_kinds) & _FIGURE_KINDS
-    return bool(kinds) and bool(_OPEN_FIGURE.search(sentence)) and not any(states(sentence, k) for k in kinds)
+    found = _OPEN_FIGURE.search(sentence)
+    if not kinds or not found:
+        return False
+    return found.group() in fold(question) or not any(states(sentence, k) for k in kinds)
 
 
 _BOOK_TITLE = re.compile(r"《[^《》]*》")

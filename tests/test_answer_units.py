@@ -11,7 +11,7 @@ from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
 from rag.lexical import PolicyTokenizer
 from rag.intent import (asked_term, asker_offices, asks_doc_number, asks_validity, defines, leaves_open, only_as_status, other_edition,
-                        other_grade, outside_series, per_recipient_unstated, without_field_asks,
+                        other_grade, outside_series, per_recipient_unstated, target_for_threshold, without_field_asks,
                         question_bigrams, read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, names_notice, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
@@ -294,6 +294,10 @@ def test_intent_reads_what_is_asked() -> None:
     reward = read_intent("首次认定国家专精特新“小巨人”的企业奖励多少钱？")
     assert leaves_open("对首次认定的国家专精特新“小巨人”企业,按有关政策给予奖励。", reward)  # paid, amount elsewhere
     assert read_intent("什么样的企业可以按上年度研发费用的一定比例给予财政奖励？").fact_kinds == ()  # said, not asked
+    # the question repeats the open phrase: it asks the open figure, which the qualifying 3% does not give
+    said = "文件说按上年度研发费用的“一定比例”给企业奖励，这个比例到底是多少？"
+    sentence = "对研发费用占营业收入比重 3%以上的企业,按上年度研发费用的一定比例给予财政奖励。"
+    assert leaves_open(sentence, read_intent(said), said) and not leaves_open(sentence, read_intent(said))
     # a follow-up made standalone (“关于<topic>，…”): what is asked is read after the topic
     follow = read_intent("关于杭州算力券能补比例，一家企业一年最多能领多少算力券？")
     assert follow.fact_kinds == ("grant",) and read_intent("关于那个意见，文号多少？").meta == ("docno",)
@@ -334,6 +338,8 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert read_intent("首批次保费补贴怎么报？").batches == ()  # a product's first use, not a round
     assert read_intent("“一月一链”融资对接活动是哪几个部委一起搞的？").meta == ("issuer",)  # 对接 names the activity
     assert "contact" not in read_intent("守重的申报系统什么时候开？").kinds  # a system named, a date asked
+    assert states("支持企业依托“浙食链”平台,纵向整合供应链信息", "contact")  # the platform to use, named
+    assert not states("建设工业互联网平台", "contact")  # a platform built
     assert "valid" in read_intent("那它从哪天开始算数？").meta  # 算数: in force
     assert read_intent("我们公司21年、22年两年都是亏的，还能报吗？").years == ("2021", "2022")  # years as people shorten them
     assert read_intent("工作满10年以上的可以吗？").years == ()  # a length, not a year
@@ -373,6 +379,10 @@ def test_places_and_years_asked_are_looked_for_in_the_documents_not_in_their_doc
     assert unmentioned(read_intent("那宁波有没有类似的模型备案奖励？").places, [measures])
     assert not unmentioned(read_intent("杭州的模型备案奖励多少？").places, [measures])  # the title names it
     assert not unmentioned(read_intent("余杭的企业能拿吗？").places, [measures])  # another clause of the document names it
+    national = [Chunk("n1", "docN", "关于公布2022年创新型产业集群的通知", (), "各有关省、自治区、直辖市及计划单列市科技厅(委、局):",
+                      "x.txt", 0, 30)]
+    assert not unmentioned(read_intent("全国一共认了多少家？").places, [national])  # sent to every province
+    assert unmentioned(read_intent("全国一共认了多少家？").places, [measures])  # a city's measures
     assert not unmentioned(read_intent("宁波和杭州的奖励分别是多少？").places, [measures, bulletin])  # one place is there
 
 
@@ -623,6 +633,14 @@ def test_a_figure_asked_per_recipient_is_not_stated_by_a_total() -> None:
     assert not per_recipient_unstated(q, read_intent(q), "单家企业每年“算力券”申领不超过800万元。")
     yearly = "十四五期间浙江财政科技投入每年要增长多少？"  # per year, not per recipient
     assert not per_recipient_unstated(yearly, read_intent(yearly), "财政科技投入年均增长15%以上。")
+
+
+def test_a_plan_target_is_no_threshold_to_qualify() -> None:
+    """“进培育库有什么门槛” of “到2025年…纳入培育库的…累计达到300家以上”: a target, not what one must have."""
+    target = "到 2025 年,我省民营跨国公司总量持续扩大,纳入培育库的民营跨国公司累计达到 300 家以上。"
+    assert target_for_threshold("那进这个培育库有什么门槛？营收要达到多少？", target)
+    assert not target_for_threshold("到2025年入库企业要达到多少家？", target)  # the target asked
+    assert not target_for_threshold("技改项目投资门槛多少？", "实际投资额1000万元(含)以上的项目。")  # a threshold stated
 
 
 def test_a_rule_for_another_grade_does_not_answer() -> None:

@@ -41,7 +41,7 @@ from rag.answer.extractive import (Extract, Scored, Step, choose, labelled_row, 
                                   score_units, title_match, unrecorded_units)
 from rag.intent import (Intent, asker_offices, asks_doc_number, defines, leaves_open, only_as_status, other_edition,
                         other_grade, outside_series, payment_unnamed, per_recipient_unstated, programme_unnamed, read_intent,
-                        without_self_description)
+                        target_for_threshold, without_self_description)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -208,7 +208,7 @@ class Answerer:
             records = self._named_records(result.query, top, g.clauses, filters) if intent.meta and top else ()
             record = records[0] if records else None
             if gate and assessment.outcome == ANSWERED and scored and any(
-                    leaves_open(s.sentence, intent) for s in scored[:3] if s.lexical >= scored[0].lexical):
+                    leaves_open(s.sentence, intent, result.query) for s in scored[:3] if s.lexical >= scored[0].lexical):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
             one_part = not intent.compare and len(intent.parts) == 1
             if gate and assessment.outcome != ANSWERED and record is not None and not intent.fact_kinds:
@@ -233,6 +233,7 @@ class Answerer:
                     or (not one_part and not intent.compare and any(  # “…单个项目最多投多少？” of a fund's size
                         per_recipient_unstated(part, read_intent(part), answering) for part in intent.parts))
                     or (len(notice_names(judged)) < 2 and other_edition(judged, scored[0].clause.chunk.title))  # “2022年度…名单…？”
+                    or target_for_threshold(judged, best)  # “进培育库有什么门槛” of “到2025年…累计达到300家”
                     or ("condition" in intent.kinds  # “申报省级专精特新要什么条件” of a rule for those who already are
                         and only_as_status(judged, g.weights, _clause_text(scored[0])))
                     or (one_part and (per_recipient_unstated(judged, intent, best) or other_grade(judged, best)

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.context import Clause
-from rag.answer.extractive import Scored, missing_share, notice_names
+from rag.answer.extractive import Scored, mentions, missing_share, notice_names
 from rag.intent import Intent, question_bigrams, states
 from rag.records import Chunk
 from rag.sentences import bigrams, context_text
@@ -77,7 +77,8 @@ def features(
     doc_bigrams = bigrams(doc_text)
     kinds = intent.fact_kinds
     stated = (not kinds) or any(states(s.sentence, k, intent.said) for s in scored[:top_units] for k in kinds)
-    missing = (sum(q not in doc_text for q in intent.qualifiers) / len(intent.qualifiers)) if intent.qualifiers else 0.0
+    qualifiers = intent.qualifiers
+    missing = sum(not mentions(doc_text, q) for q in qualifiers) / len(qualifiers) if qualifiers else 0.0
     first = hits[0].chunk
     dense_first = max(hits, key=lambda c: c.scores.get("dense", 0.0)).chunk
     lexical_first = max(hits, key=lambda c: c.scores.get("bm25", 0.0)).chunk
@@ -122,7 +123,7 @@ def unmentioned(names: Sequence[str], documents: Sequence[Sequence[Chunk]]) -> b
     if not names:
         return False
     text = compact(" ".join(context_text(ch) + ch.text for doc in documents for ch in doc))
-    return not any(n in text for n in names)
+    return not any(mentions(text, n) for n in names)
 
 
 SIBLING_CHARS = 5  # a term at least this long that the corpus never uses …

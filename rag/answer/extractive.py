@@ -406,10 +406,20 @@ def unrecorded_units(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig
     return units
 
 
+# a notice sent to every province (“各有关省、自治区、直辖市…科技厅”) is about the whole country
+_EVERY_PROVINCE = "省、自治区、直辖市"
+
+
+def mentions(text: str, name: str) -> bool:
+    """Whether compacted ``text`` names ``name`` (a place, a year); 全国 is named by a notice to every province too
+    (“全国一共认了多少家集群” of the 科技部 list, which never says 全国)."""
+    return name in text or (name == "全国" and _EVERY_PROVINCE in text)
+
+
 def missing_share(names: Sequence[str], chunks: Sequence[Chunk]) -> float:
     """The share of ``names`` (places, years) that ``chunks`` never name, in their text, headings or 文号."""
     everywhere = compact(" ".join(context_text(c) + (c.doc_number or "") + c.text for c in chunks))
-    return sum(n not in everywhere for n in names) / len(names) if names else 0.0
+    return sum(not mentions(everywhere, n) for n in names) / len(names) if names else 0.0
 
 
 def _list_items(scored: Sequence[Scored], best: Scored, cfg: AnswerConfig, next_items: NextItems | None) -> list[Scored]:
