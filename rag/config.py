@@ -129,6 +129,7 @@ class RetrieveConfig:
     definition_first: bool = True  # “415X指什么”: a candidate clause defining the name (“…构成的“415X””) is ranked first
     header_first: bool = True  # “文号多少”: the notice header stating the top clause's 文号 is ranked first
     validity_first: bool = True  # “什么时候开始施行”: the top clause's notice's validity clause is ranked first
+    province_first: bool = True  # “省里…” naming no city: the province's and the state's clauses before a city's
     # word_weights (an answerability feature) leaves out words this common in everyday Chinese (jieba's
     # -log frequency: 以后 7.9, 具体 8.7, 字号 12.4); chosen by cross-validation on the pooled dev split
     common_word_rarity: float = 9.0

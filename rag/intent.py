@@ -305,6 +305,17 @@ def asker_offices(question: str) -> frozenset[str]:
     return frozenset(_ASKER_OFFICE.findall(fold(question)))
 
 
+# the province asked as the level of government (“省里那个AI意见”, “省级层面”), and the places below it
+_PROVINCE_LEVEL = re.compile(r"省里|省政府|省级层面|省一级|省这一?级|省这边")
+_ABOVE_CITY = frozenset({"浙江", "全国", "长三角"})
+
+
+def asks_province(question: str) -> bool:
+    """Whether ``question`` asks what the province does (省里, 省政府, 省级层面) and names no city or county: a city's
+    measures on the same subject (杭州's 算力券) are not the province's (“省里那个AI意见有没有提什么券”)."""
+    return bool(_PROVINCE_LEVEL.search(question)) and not set(_places(question)) - _ABOVE_CITY
+
+
 def asks_validity(question: str) -> bool:
     """“什么时候开始施行/有效期多长/还管用吗”: the answer is the notice's own validity clause."""
     return "valid" in read_intent(question).meta

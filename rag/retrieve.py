@@ -29,7 +29,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
-from rag.intent import (COUNT_WORD, QUESTION_WORDS, asked_term, asks_doc_number, asks_validity, defines,
+from rag.intent import (COUNT_WORD, QUESTION_WORDS, asked_term, asks_doc_number, asks_province, asks_validity, defines,
                         question_bigrams, without_field_asks)
 from rag.lexical import PolicyTokenizer
 from rag.records import Chunk, Hit
@@ -171,6 +171,16 @@ def make_reranker(spec: str) -> Reranker | None:
     raise ValueError(f"unknown reranker {spec!r}: use '' (off) or 'st:<cross-encoder name or path>'")
 
 
+_CITY_GOVERNMENT = re.compile(r"(?:杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|台州|丽水)市")
+
+
+def _city_notice(chunk: Chunk) -> bool:
+    """Whether ``chunk`` is of a city's notice: its issuer or title names a city (杭州市人民政府办公厅; “2024年第一批
+    杭州市工信领域项目”), not the province."""
+    issued = f"{chunk.issuer or ''} {chunk.title}"
+    return bool(_CITY_GOVERNMENT.search(issued)) and "浙江省" not in issued
+
+
 @functools.lru_cache(maxsize=1 << 14)
 def _shingles(text: str, n: int = 3) -> frozenset[str]:
     """Character 3-grams of a clause, memoised: every question compares the same top clauses again."""
@@ -310,6 +320,8 @@ class HybridRetriever:
         defining = next((cid for cid in order if defines(records[cid].text, term)), None) if term else None
         if defining is not None:  # “415X指什么”: the clause that defines the name, not the many that use it
             order = [defining, *(cid for cid in order if cid != defining)]
+        if self.mode == "hybrid" and self.cfg.province_first and asks_province(q):  # “省里那个AI意见…” not 杭州's
+            order = sorted(order, key=lambda cid: _city_notice(records[cid]))  # stable: the province's, then the cities'
         bm25 = legs["bm25"].as_dict() if "bm25" in legs else {}
         scores = [{"bm25": bm25.get(cid, 0.0), "rrf": fused[cid], **({"unit": best_units[cid]} if cid in best_units else {}),
                    **({"definition": 1.0} if cid == defining else {})} for cid in order]

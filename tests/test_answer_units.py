@@ -10,7 +10,7 @@ import pytest
 from rag.answer import Answerer
 from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sibling_modifier, sibling_term, unmentioned
 from rag.lexical import PolicyTokenizer
-from rag.intent import (asked_term, asker_offices, asks_doc_number, asks_validity, defines, leaves_open, only_as_status, other_edition,
+from rag.intent import (asked_term, asker_offices, asks_doc_number, asks_province, asks_validity, defines, leaves_open, only_as_status, other_edition,
                         other_grade, outside_series, per_recipient_unstated, target_for_threshold, without_field_asks,
                         question_bigrams, read_intent, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, names_notice, opens_as_follow_up, topic
@@ -633,6 +633,13 @@ def test_a_figure_asked_per_recipient_is_not_stated_by_a_total() -> None:
     assert not per_recipient_unstated(q, read_intent(q), "单家企业每年“算力券”申领不超过800万元。")
     yearly = "十四五期间浙江财政科技投入每年要增长多少？"  # per year, not per recipient
     assert not per_recipient_unstated(yearly, read_intent(yearly), "财政科技投入年均增长15%以上。")
+
+
+def test_the_province_asked_as_a_level_of_government() -> None:
+    assert asks_province("省里那个AI意见有没有提什么券能用？") and asks_province("省级层面有没有提到发算力券？")
+    assert asks_province("浙江省里有没有算力券？")  # the province itself named
+    assert not asks_province("杭州的算力券省里有没有配套？")  # a city named: its notice may answer
+    assert not asks_province("我们是省级专精特新，门槛能降吗？")  # 省级 of a status, not who decides
 
 
 def test_a_plan_target_is_no_threshold_to_qualify() -> None:

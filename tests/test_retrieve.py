@@ -171,6 +171,19 @@ def test_validity_question_ranks_the_notice_validity_clause_first(corpus_store, 
     assert "validity" not in on.search("个转企以后原来的字号还能用吗？", 3)[0].scores
 
 
+def test_province_question_ranks_the_provinces_clauses_before_a_citys(corpus_store, corpus_embedder) -> None:
+    """“省里那个AI意见…算力券” naming no city: the province's 指导意见 ahead of 杭州's 若干措施 on 算力券 (off, 杭州's
+    comes first); a question naming 杭州 is left alone."""
+    q = "省级层面有没有提到发“算力券”？怎么说的？"
+    on = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig())
+    off = HybridRetriever(corpus_store, corpus_embedder, RetrieveConfig(province_first=False))
+    assert "杭州" in off.search(q, 1)[0].chunk.issuer
+    hits = on.search(q, 5)
+    assert all("浙江省" in (h.chunk.issuer or "") for h in hits)
+    assert any("智评券" in h.chunk.text for h in hits)
+    assert "杭州" in on.search("杭州的算力券一年最多能给一家企业补多少钱？", 1)[0].chunk.issuer
+
+
 def test_query_edge_cases(corpus_retriever: HybridRetriever) -> None:
     for empty in ("", "   ", "\n\t"):
         with pytest.raises(QueryError, match="查询为空"):
