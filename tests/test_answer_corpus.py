@@ -344,6 +344,23 @@ def test_conditions_of_a_status_the_notices_only_name_as_held_are_not_stated(ans
     assert holding.outcome == "answered" and "500万" in holding.text, holding.text
 
 
+def test_a_quote_stating_no_figure_of_the_kind_asked_is_not_an_answer(answerer: Answerer) -> None:
+    """杭州's measures single out an AI track in 西湖明珠工程 but name no sum for it: “一个项目能资助多少钱” is not
+    stated, though the clause matches well; the 算力券 cap, which the measures state, is answered."""
+    track = answerer.ask("杭州西湖明珠工程里单列的人工智能赛道，一个项目能资助多少钱？")
+    assert track.outcome == "not_stated" and track.citations, track.text
+    cap = answerer.ask("杭州的算力券一年最多能给一家企业补多少钱？")
+    assert cap.outcome == "answered" and "800万元" in cap.text, cap.text
+
+
+def test_a_province_question_is_answered_from_the_provinces_notice(answerer: Answerer) -> None:
+    """“按省里这个文件，一家企业一年最多能领多少算力券” after a turn on the province's AI 指导意见: the province names
+    “AI算力券” with no cap, and 杭州's 800万元 is no answer."""
+    history = [("省里那个人工智能产业的指导意见有没有提算力券？", "支持有条件的市县探索发放“AI算力券”“智评券”。")]
+    answer = answerer.ask("那按省里这个文件，一家企业一年最多能领多少算力券？", history)
+    assert answer.outcome == "not_stated" and "800" not in answer.text, answer.text
+
+
 def test_a_list_of_sub_sections_quotes_their_headings_in_the_notices_order(answerer: Answerer) -> None:
     """“二、推动重点行业发展服务型制造…” introduces (一)汽车及零部件 … (八)食品及农副产品加工, each a chunk: a list
     question quotes the section and each sub-section's heading, in the notice's order whatever their ranks."""
