@@ -342,6 +342,8 @@ def test_a_name_asked_to_be_explained_and_the_text_that_defines_it() -> None:
     assert not states("建设工业互联网平台", "contact")  # a platform built
     assert states("“未来工厂”培育企业:产业数字化推进处,电话:85257096", "contact")  # a local number after 电话
     assert states("2023 年全省出访招商团组不少于200 组", "number")
+    assert states("容积率宜高则高,一般不低于1.5", "number")  # a ratio has no unit
+    assert not states("达到2025年", "number")  # a year reached is no figure
     assert "valid" in read_intent("那它从哪天开始算数？").meta  # 算数: in force
     assert read_intent("我们公司21年、22年两年都是亏的，还能报吗？").years == ("2021", "2022")  # years as people shorten them
     assert read_intent("工作满10年以上的可以吗？").years == ()  # a length, not a year
