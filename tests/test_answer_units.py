@@ -125,6 +125,23 @@ def test_an_attachments_file_name_is_never_the_answer() -> None:
     assert "1月18日" in answer.text and ".pdf" not in answer.text, answer.text
 
 
+def test_a_lowered_threshold_is_quoted_after_the_rule_it_lowers() -> None:
+    """“门槛多少？专精特新的有没有降？”: the unit lowering the threshold for 专精特新 scores best, and alone it reads as
+    the rule; the rule it lowers (the same 实际投资额…, a figure in 万) is quoted before it, not a unit merely sharing
+    the words."""
+    clause = Clause(1, CHUNKS[0], 1.0)
+    lowered = Scored(clause, 3, "3.经认定为省级“专精特新”的制造业企业,实际投资额(设备、外购技术、软件投入)申报门槛降低至500万(含);",
+                     0.66, 0.9, 0.4, True, 0.0)
+    checks = Scored(Clause(2, CHUNKS[0], 0.5), 5, "各地要严格审核已完成三项合计投资额(设备、外购技术、软件投入)等指标,共3项。",
+                    0.2, 0.5, 0.1, True, 0.0)
+    rule = Scored(clause, 1, "2018年1月1日以后开工的实际投资额(设备、外购技术、软件投入)1000万元(含)以上的项目。",
+                  0.57, 0.85, 0.3, True, 0.0)
+    cfg = Config().answer
+    chosen = choose([lowered, checks, rule], read_intent("我们是专精特新企业，技改门槛降到多少？"), cfg)
+    assert [s.index for s in chosen][:2] == [1, 3]
+    assert 5 not in [s.index for s in choose([lowered, checks], read_intent("门槛降到多少？"), cfg)]
+
+
 def test_an_overlong_best_unit_gives_way_to_a_close_one_that_fits() -> None:
     """A notice's preamble (one 300-character sentence) scoring a hair above the sentence that answers is not
     the quote: the close unit that fits the answer budget is."""

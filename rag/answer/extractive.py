@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 
 import numpy as np
 
@@ -117,7 +118,42 @@ def choose(
     same list (its next siblings in the document), for a list whose items the chunker cut apart;
     ``steps(unit)``: the steps of the procedure the unit's section describes.
     """
-    return [_focus(s, intent, cfg.answer_chars) for s in _choose(scored, intent, cfg, next_items, steps)]
+    chosen = _with_relaxed_rules(_choose(scored, intent, cfg, next_items, steps), scored)
+    return [_focus(s, intent, cfg.answer_chars) for s in chosen]
+
+
+# a unit that lowers a threshold for some (“…专精特新…的制造业企业…申报门槛降低至500万(含)”), and how much of the
+# rule it lowers the two share at least (“实际投资额(设备、外购技术、软件投入)”)
+_RELAXES = re.compile(r"降低至|降低到|降至|放宽至|放宽到")
+RULE_SHARED_CHARS = 8
+_FIGURE_UNIT = re.compile(r"\s*\d+(?:\.\d+)?\s*([万亿千百]*[元%分个家]?)")
+
+
+def _with_relaxed_rules(chosen: list[Scored], scored: Sequence[Scored]) -> list[Scored]:
+    """``chosen`` with, before each unit that lowers a threshold for some, the rule it lowers when that was scored
+    (the same document's unit stating a figure for the same thing): “门槛多少？专精特新的有没有降？” needs both
+    the 1000万元 rule and the 500万 for 专精特新, and the exception alone reads as the rule."""
+    out = list(chosen)
+    for unit in chosen:
+        relaxed = _RELAXES.search(unit.sentence)
+        if relaxed is None:
+            continue
+        lowered = compact(unit.sentence[:relaxed.start()])
+        to = _FIGURE_UNIT.match(unit.sentence, relaxed.end())  # “至500万”: the rule states a figure in 万 too
+        if to is None:
+            continue
+        figure = re.compile(rf"\d\s*{re.escape(to.group(1))}")
+        rule = next((s for s in scored if s not in out and s.clause.chunk.doc_id == unit.clause.chunk.doc_id
+                     and not _RELAXES.search(s.sentence) and figure.search(s.sentence)
+                     and _shared_run(lowered, compact(s.sentence)) >= RULE_SHARED_CHARS), None)
+        if rule is not None:
+            out.insert(out.index(unit), rule)
+    return out
+
+
+def _shared_run(a: str, b: str) -> int:
+    """The length of the longest run of characters ``a`` and ``b`` share."""
+    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
 
 
 def _choose(
