@@ -361,6 +361,15 @@ def test_a_province_question_is_answered_from_the_provinces_notice(answerer: Ans
     assert answer.outcome == "not_stated" and "800" not in answer.text, answer.text
 
 
+def test_the_other_part_of_a_record_question_is_answered_from_that_notice(answerer: Answerer) -> None:
+    """“这个公示的文号是啥？有问题打哪个电话？” of the 未来工厂 公示: its 文号 and its own phone, not the phone line of
+    the 建筑业 technology-centre 公示 that shares more of the words (联系电话)."""
+    history = [("省经信厅那个23年度未来工厂、智能工厂的拟认定名单，一共多少个？", "拟认定213个工厂/车间项目。")]
+    answer = answerer.ask("那这个公示的文号是啥?有问题打哪个电话?", history)
+    assert answer.outcome == "answered" and "浙经信云计算〔2023〕265" in answer.text, answer.text
+    assert "0571-87056296" in answer.text and "87058172" not in answer.text, answer.text
+
+
 def test_a_list_of_sub_sections_quotes_their_headings_in_the_notices_order(answerer: Answerer) -> None:
     """“二、推动重点行业发展服务型制造…” introduces (一)汽车及零部件 … (八)食品及农副产品加工, each a chunk: a list
     question quotes the section and each sub-section's heading, in the notice's order whatever their ranks."""

@@ -339,7 +339,7 @@ class Answerer:
             parts = []
             one = len(ev.records) == 1  # two notices' records are the whole answer
             best = ev.scored[0] if one else None
-            units = unrecorded_units(ev.scored, ev.intent, self.cfg.answer) if one else []
+            units = unrecorded_units(ev.scored, ev.intent, self.cfg.answer, ev.records[0].chunk) if one else []
             for target in ev.records:
                 number = _numbering(clauses, target)
                 parts.append(record_answer(ev.intent, target.chunk, best, self._record_document(target.chunk),

@@ -427,17 +427,23 @@ def parts_of(intent: Intent) -> list[Part]:
     return parts
 
 
-def unrecorded_units(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig) -> list[Scored]:
+def unrecorded_units(scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, record: Chunk | None = None,
+                     ) -> list[Scored]:
     """The units answering the parts of a question of several that ask no field of the document record (“主题叫什么？”
-    beside “是哪几个部门联合搞的？”), each the unit that best fits its part; [] when no such part.  A part opening
-    “关于…” is the conversation's topic a follow-up was made standalone with (“关于…一共多少家？浙江入选的是哪几个，
-    这个通知是谁发的？”), not asked."""
+    beside “是哪几个部门联合搞的？”), each the unit that best fits its part, of the ``record``'s notice (with the
+    notice issuing it, or its attachments) when it has any (“这个公示的文号是啥？有问题打哪个电话？”: its phone, not
+    another 公示's); [] when no such part.  A part opening “关于…” is the conversation's topic a follow-up was made
+    standalone with (“关于…一共多少家？浙江入选的是哪几个，这个通知是谁发的？”), not asked."""
     units: list[Scored] = []
+    candidates = scored[: cfg.part_candidates]
+    if record is not None:
+        family = {record.doc_id, record.parent_id} - {None}
+        candidates = [s for s in candidates if family & {s.clause.chunk.doc_id, s.clause.chunk.parent_id}] or candidates
     for text, part in zip(intent.parts, parts_of(intent)) if len(intent.parts) > 1 else ():
         if not part.asks.meta and not text.startswith("关于") and scored:
-            pick = max(scored[: cfg.part_candidates], key=lambda s, part=part: part.fit(s, cfg))
-            if part.fit(scored[0], cfg) >= part.fit(pick, cfg) - cfg.part_quoted_margin:
-                pick = scored[0]  # the best unit for the whole question, when it fits the part nearly as well
+            pick = max(candidates, key=lambda s, part=part: part.fit(s, cfg))
+            if part.fit(candidates[0], cfg) >= part.fit(pick, cfg) - cfg.part_quoted_margin:
+                pick = candidates[0]  # the best unit for the whole question, when it fits the part nearly as well
             units += [pick] if pick not in units else []
     return units
 
