@@ -335,12 +335,12 @@ def question_bigrams(question: str) -> set[str]:
 
 
 # the province's cities: a national list names a 浙江 entry by its city (“宁波市江北区…产业集群”), not the province
-_ZHEJIANG_CITIES = ("杭州", "宁波", "温州", "嘉兴", "湖州", "绍兴", "金华", "衢州", "舟山", "台州", "丽水")
+ZHEJIANG_CITIES = ("杭州", "宁波", "温州", "嘉兴", "湖州", "绍兴", "金华", "衢州", "舟山", "台州", "丽水")
 
 
 def within(places: Sequence[str]) -> tuple[str, ...]:
     """``places`` and the cities of a province among them (浙江 → 杭州, 宁波, …): what a row of a list may name instead."""
-    return tuple(dict.fromkeys([*places, *(_ZHEJIANG_CITIES if "浙江" in places else ())]))
+    return tuple(dict.fromkeys([*places, *(ZHEJIANG_CITIES if "浙江" in places else ())]))
 
 
 # what names a place as the model another place is asked against: “宁波有没有类似杭州的算力券”

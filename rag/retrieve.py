@@ -29,8 +29,8 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.config import RetrieveConfig
 from rag.embed import Embedder
-from rag.intent import (COUNT_WORD, QUESTION_WORDS, asked_term, asks_doc_number, asks_province, asks_validity, defines,
-                        question_bigrams, without_field_asks)
+from rag.intent import (COUNT_WORD, QUESTION_WORDS, ZHEJIANG_CITIES, asked_term, asks_doc_number, asks_province,
+                        asks_validity, defines, question_bigrams, without_field_asks)
 from rag.lexical import PolicyTokenizer
 from rag.records import Chunk, Hit
 from rag.sentences import unit_matches, validity_unit
@@ -171,7 +171,7 @@ def make_reranker(spec: str) -> Reranker | None:
     raise ValueError(f"unknown reranker {spec!r}: use '' (off) or 'st:<cross-encoder name or path>'")
 
 
-_CITY_GOVERNMENT = re.compile(r"(?:杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|台州|丽水)市")
+_CITY_GOVERNMENT = re.compile(f"(?:{'|'.join(ZHEJIANG_CITIES)})市")
 
 
 def _city_notice(chunk: Chunk) -> bool:
