@@ -21,7 +21,8 @@ from rag.textnorm import fold
 _SENTENCE = re.compile(r"(?:[^。！？!?；;\n]|[!?](?=[A-Za-z]))+(?:(?:[。！？；;]|[!?](?![A-Za-z]))+[”」』）)]?)?")
 _CITED = r"(?:\s*\[\d+\])*"  # an answer sentence keeps the citation markers that follow it
 _WORD_RUN = re.compile(r"[\u3400-\u9fff0-9a-z〔〕%.]+")
-MIN_UNIT_CHARS = 6  # shorter pieces (a bare “(一)”, “附件:”) state nothing worth quoting
+MIN_UNIT_CHARS = 6
+_STATES_RULE = re.compile(r"[,，][^,，]*[:：]\s*$")  # a lead-in whose last clause follows a comma  # shorter pieces (a bare “(一)”, “附件:”) state nothing worth quoting
 
 
 def sentence_spans(text: str, cited: bool = False) -> list[tuple[int, int]]:
@@ -42,7 +43,9 @@ def split_sentences(text: str, cited: bool = False) -> list[str]:
 def answer_units(text: str) -> list[str]:
     """Sentences of a clause, a lead-in (“须同时满足以下条件:”) joined to what it introduces.
 
-    A lead-in states nothing by itself, so one left at the end of a clause is dropped.
+    A bare lead-in (“同时提交以下材料:”) states nothing by itself, so one left at the end of a clause is
+    dropped; one with clauses of its own (“…若同时符合下列条件中的一项,不受综合评价所得分值高低限制,可直接确认…:”)
+    states a rule, and stays.
     """
     units: list[str] = []
     pending = ""
@@ -52,6 +55,8 @@ def answer_units(text: str) -> list[str]:
             continue
         units.append(pending + sentence)
         pending = ""
+    if _STATES_RULE.search(pending):
+        units.append(pending)
     return units
 
 

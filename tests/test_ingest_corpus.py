@@ -231,3 +231,11 @@ def test_page_numbers_and_web_cruft_are_not_in_chunks(result: IngestResult) -> N
     for cruft in ("查看详情", "{{", "[展开]", "[收起]", "免费制作", "第151页", "<p>", '\\"', "聚焦 |"):
         assert cruft not in texts, cruft
     assert "国省市制造业相关政策精编1" not in texts
+
+
+def test_a_lead_in_wrapped_onto_a_line_ending_in_a_colon_is_one_line(result: IngestResult) -> None:
+    """001 is hard-wrapped: “…可直接确认符合科技 / 型中小企业条件:” is one lead-in, not a sentence cut before an
+    addressee-like line; a line after a sentence end (“…材料工业处。 / 联系方式:”) still starts a new one."""
+    texts = "\n".join(c.text for c in result.chunks)
+    assert "可直接确认符合科技型中小企业条件:" in texts
+    assert "报省经信厅材料工业处。联系方式" not in texts

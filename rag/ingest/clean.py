@@ -333,12 +333,16 @@ def _is_title(text: str) -> bool:
     return len(text) <= 80 and bool(_TITLE_END.search(text)) and not re.search(r"[。,;；,]", text)
 
 
-def _is_fixed_line(text: str) -> bool:
-    """Lines that are always their own paragraph: 文号, signatures, addressees, section headers."""
+def _is_fixed_line(text: str, lead_in: bool = True) -> bool:
+    """Lines that are always their own paragraph: 文号, signatures, addressees, section headers.
+
+    ``lead_in=False`` lets a line ending “:” run on from the line before: in a hard-wrapped dump, after a
+    line with no sentence end, it is the wrapped tail of a lead-in (“…可直接确认符合科技 / 型中小企业条件:”).
+    """
     return bool(
         _DOC_NUMBER_LINE.fullmatch(text)
         or _SIGNED.search(text)
-        or text.endswith((":", "："))
+        or (lead_in and text.endswith((":", "：")))
         or SECTION_HEADER.fullmatch(text)
     )
 
@@ -358,7 +362,7 @@ def _joins(para: str, prev: str, nxt: str, after: str, broken: bool, wrap: float
     """
     if not prev or not nxt or "\t" in prev or "\t" in nxt:
         return False
-    if starts_with_marker(nxt) or _is_fixed_line(prev) or _is_fixed_line(nxt) or _is_title(para):
+    if starts_with_marker(nxt) or _is_fixed_line(prev) or _is_fixed_line(nxt, lead_in=wrap is None or prev[-1] in _TERMINAL) or _is_title(para):
         return False
     if _DATE_LINE.fullmatch(after) and len(nxt) <= 30 and "。" not in nxt:
         return False  # nxt is the issuer line of a signature
