@@ -31,10 +31,11 @@ COUNT_WORD = re.compile(r"[几两一二三四五六七八九十百千万]+[个�
 # against the candidate sentence (does it state one?); the ``meta`` kinds are answered from
 # the document record (title, 文号, issuer, dates) rather than from a body sentence.
 _ASKS: dict[str, re.Pattern[str]] = {
-    "money": re.compile(r"多少钱|金额|几[万千百]|(?:奖励|补助|补贴|资助|奖补|支持|补|给|发|贴息|扶持)(?:了)?多少|"
+    # (“支持多少个市县” counts places: a classifier after 多少 asks a number)
+    "money": re.compile(r"多少钱|金额|几[万千百]|(?:奖励|补助|补贴|资助|奖补|支持|补|给|发|贴息|扶持)(?:了)?多少(?!个|家|项|名|人|次|户|所|条|批|类)|"
                         r"多少(?:专项|财政|扶持|配套)?(?:资金|经费|补贴|奖励|补助|钱)|最多(?:能)?(?:给|补|拿|领|申请)|上限|封顶"),
     # money the government pays (补/奖/资助多少): a figure of investment or revenue does not answer it
-    "grant": re.compile(r"(?:补|奖|资助|扶持|配套|贴息|给|发|拿|领)(?:了|给)?(?:多少|几[万千百]|啥标准)|"
+    "grant": re.compile(r"(?:补|奖|资助|扶持|配套|贴息|给|发|拿|领)(?:了|给)?(?:多少(?!个|家|项|名|人|次|户|所|条|批|类)|几[万千百]|啥标准)|"
                         r"(?:按|以)(?:什么|啥|哪个|怎样的)标准(?:给|发|补|奖|计)|"
                         r"(?:补贴|补助|奖励|奖金|资助|奖补|扶持资金|配套资金|补偿)(?:的)?(?:标准|金额|额度)?(?:是|有|能有|能给)?多少|"
                         r"(?:最多|最高)(?:能)?(?:给|补|拿|领|奖)|"
@@ -57,7 +58,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "duration": re.compile(r"(?:管|有效|过|满|放|用|持续|延续|保留|能用)几年|几年(?:有效|以后|之后|后)|多少年|多长时间|多长|期限多|"
                            r"有效期(?:是|为|有)?(?:多|几)"),
     # a day asked (“几号截止”, “公示期是哪几天”): a year alone (“2023年度…名单”) does not answer it
-    "day": re.compile(r"几号(?!文)|哪天|哪一天|哪几天|几月几[日号]|截止日期|截至日期|(?:什么时候|啥时候|何时)(?:开始|起)(?:受理|申报|申领|报名|接受)"),
+    "day": re.compile(r"几号(?!文)|哪天|哪一天|哪几天|几月几[日号]|截止日期|截至日期|(?:什么时候|啥时候|何时)(?:开始|起)(?:受理|申报|申领|申请|报名|接受)"),
     "list": re.compile(r"哪些|哪几|有啥|都有什么|包括什么|包括哪|包含|列一下|几类|几种|几方面|几项|都有谁|都是谁"),
     "yes_no": re.compile(r"能不能|可不可以|可以吗|能否|是否|行不行|算不算|有没有|是不是|会不会|要不要|需不需要|还能|吗[？?]?$"),
     "procedure": re.compile(r"怎么申请|怎么申报|如何申报|如何申请|怎么报|去哪|向谁|找谁|流程|步骤|程序|(?<!新)材料|怎么办|怎么弄|怎么操作|"
@@ -66,7 +67,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "steps": re.compile(r"流程|环节|步骤|哪几步|几步|几道|程序|走法"),
     "condition": re.compile(r"条件|要求|门槛|够不够|符合|资格|够格|哪些企业|什么企业|什么样的|谁可以|能享受|适用"),
     # a website asked, not one named (“申报系统什么时候开” asks a date)
-    "contact": re.compile(r"(?<!打)(?<!打个)(?<!打一个)电话|联系|咨询|热线|邮箱|地址(?![没不未]?有?变)|寄到|寄哪|送到哪|交到哪|网址|"
+    # “咨询” asks where only with a where/whom beside it (“我们想咨询入库标准” asks the standard)
+    "contact": re.compile(r"(?<!打)(?<!打个)(?<!打一个)电话|联系|咨询(?=电话|方式|热线|哪|谁|部门|单位|窗口)|(?:谁|哪)[^，,？?。]{0,4}咨询|热线|邮箱|地址(?![没不未]?有?变)|寄到|寄哪|送到哪|交到哪|网址|"
                           r"(?:哪个?|什么|啥|[进登上]|登录|登陆)(?:网站|平台|系统|入口)|(?:网站|平台|系统|入口)(?:在哪|是啥|是什么|是哪|叫什么|怎么[进找])|"
                           r"(?:网上|线上)(?:从|在|去)?(?:哪里?|哪儿|怎么)(?:报|申报|申请|办|提交)"),  # where online to apply
     # a web address asked (“在哪个网站报”, “网址多少”): a URL states it, a platform's name (“…政务服务平台”) does not
@@ -180,6 +182,8 @@ def read_intent(question: str) -> Intent:
     meta = tuple(k for k, p in _META.items() if p.search(asked_in))
     if any(_IN_CHARGE.search(re.split(r"[，,？?。；;]", q[m.start():])[0]) for m in _META["issuer"].finditer(q)):
         meta = tuple(m for m in meta if m != "issuer")  # “哪个部门牵头/负责” asks who does the work, not who signed
+    if "duration" in kinds and not _ASKS["number"].search(_ASKS["duration"].sub("", asked_in)):
+        kinds = tuple(k for k in kinds if k != "number")  # “资格能管几年” asks a length, which a count does not give
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
         kinds = tuple(k for k in kinds if k not in ("date", "day", "number", "money", "grant", "percent"))
     places = _places(without_self_description(q))  # “我们是宁波的企业，…”: where the asker is, not what is asked of
