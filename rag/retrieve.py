@@ -230,6 +230,10 @@ class HybridRetriever:
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return self.store.document_chunks(doc_id)
 
+    def attachments(self, doc_id: str) -> list[Chunk]:
+        """The chunks of the documents a notice issued (its attached 方案/意见, by ``parent_id``), in order."""
+        return [c for d in self.store.documents() if d.parent_id == doc_id for c in self.store.document_chunks(d.doc_id)]
+
     def aliases(self, query: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """The colloquial table's entries ``query`` uses (:meth:`Colloquial.aliases`)."""
         return self.colloquial.aliases(query)

@@ -546,6 +546,30 @@ def test_a_list_item_is_quoted_with_the_rule_that_introduces_the_list(answerer: 
     assert text.index("不受综合评价") < text.index("有效期内高新技术企业资格证书")
 
 
+def test_a_quoted_rule_ending_in_a_list_is_followed_by_the_item_that_fits(answerer: Answerer) -> None:
+    """After a turn on the 60-point score, “没过期的高企证书，还要看这个分数吗” quotes the score rule and the one that
+    lifts it, which ends in its list (“…可直接确认符合科技型中小企业条件:”): the item the asker holds follows it."""
+    history = [("科小评价综合打分要过多少分才行？", "综合评价不低于60分，且科技人员指标不能得0分。")]
+    answer = answerer.ask("我们手上有张没过期的高企证书，还要看这个分数吗？", history)
+    text = answer.text
+    assert "不受综合评价所得分值高低限制" in text and "有效期内高新技术企业资格证书" in text, text
+
+
+def test_an_overlong_unit_of_the_top_notice_is_cut_not_replaced_by_another_notices(answerer: Answerer) -> None:
+    """The 公示's preamble states “拟认定…等213 个工厂/车间项目” past the answer's length; a plan's close “建设未来工厂
+    120 家以上” of another notice fits but answers another question: the preamble is quoted from its figure."""
+    answer = answerer.ask("2023年省级未来工厂、智能工厂（数字化车间）这批一共拟认定了多少个？")
+    assert answer.outcome == "answered" and "213" in answer.text and "120 家" not in answer.text, answer.text
+
+
+def test_a_notices_date_of_effect_may_be_in_the_plan_it_issued(answerer: Answerer) -> None:
+    """“本行动方案自2016年9月9日起施行” closes the 去杠杆 方案 the notice issued: the record's 施行 line quotes it
+    instead of saying the notice does not state one."""
+    answer = answerer.ask("2016年那个去杠杆行动方案，文号是多少？从哪天开始施行？")
+    assert "浙政办发〔2016〕89号" in answer.text and "2016年9月9日起施行" in answer.text, answer.text
+    assert "文件中未写明" not in answer.text, answer.text
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

@@ -72,6 +72,9 @@ class ListRetriever:
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc_id == doc_id]
 
+    def attachments(self, doc_id: str) -> list[Chunk]:
+        return [c for c in self.chunks if c.parent_id == doc_id]
+
     def word_weights(self, query: str) -> dict[str, float]:
         return {}
 

@@ -111,6 +111,9 @@ def test_non_adjacent_sentences_are_quoted_with_a_gap_mark() -> None:
     assert ex.text == EXTRACT_LABEL + "\n“甲。……丙。”[1]"
     assert answer_units("须同时满足以下条件:1.在境内注册;2.职工不超过500人。末尾引导语:") == [
         "须同时满足以下条件:1.在境内注册;", "2.职工不超过500人。"]
+    # a closing lead-in with clauses of its own states a rule (what holding one of the items it introduces does)
+    rule = "符合上述条件的企业,若同时符合下列条件中的一项,不受综合评价所得分值高低限制:"
+    assert answer_units("(二)直通车条件\n" + rule) == ["(二)直通车条件", rule]
 
 
 def test_an_attachments_file_name_is_never_the_answer() -> None:
@@ -223,6 +226,13 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("手上有张没过期的高企证书，还要看分数吗？").meta == ()  # nor does a certificate 没过期
     assert read_intent("这个证书什么时候过期？").meta == ("valid",)
     assert read_intent("纸质材料要打几份？").fact_kinds == ("number",) and states("须打印纸质件4份并盖章", "number")
+    # “支持多少个市县” counts, it asks no sum; “资格能管几年” asks a length, which a count does not give
+    assert read_intent("省里支持多少个市县开展试点？").fact_kinds == ("number",)
+    assert read_intent("这个资格能管几年？").fact_kinds == ("duration",)
+    # “想咨询入库标准” asks the standard, not where to ask; “咨询电话多少” asks a contact
+    assert "contact" not in read_intent("哪个部门牵头的？我们想咨询入库标准。").kinds
+    assert "contact" in read_intent("咨询电话是多少？").kinds and "contact" in read_intent("有问题找谁咨询？").kinds
+    assert read_intent("每年什么时候开始申请？").fact_kinds == ("day",)  # “每年” said: only a day answers
     assert "procedure" in read_intent("高企在网上从哪里报？").kinds and "contact" in read_intent("入口怎么找？").kinds
     # where online to apply asks a contact: “网上” is how it asks, no word the answering clause must use
     assert "contact" in read_intent("高企在网上从哪里报？").kinds and "网上" not in without_field_asks("高企在网上从哪里报？")

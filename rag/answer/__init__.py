@@ -69,6 +69,8 @@ class Retriever(Protocol):
 
     def document_chunks(self, doc_id: str) -> list[Chunk]: ...
 
+    def attachments(self, doc_id: str) -> list[Chunk]: ...
+
     def word_weights(self, query: str) -> dict[str, float]: ...
 
     def aliases(self, query: str) -> Sequence[tuple[str, Sequence[str]]]: ...
@@ -385,9 +387,12 @@ class Answerer:
 
     def _record_document(self, record: Chunk) -> list[Chunk]:
         """The chunks a document record's fields are found in: an attached plan/bulletin's 文号 and signature are
-        in the notice that issued it."""
+        in the notice that issued it, and a notice's date of effect may be in the plan it issued (“本行动方案自
+        2016年9月9日起施行”)."""
         document = self.retriever.document_chunks(record.doc_id)
-        return self.retriever.document_chunks(record.parent_id) + document if record.parent_id else document
+        if record.parent_id:
+            return self.retriever.document_chunks(record.parent_id) + document
+        return document + self.retriever.attachments(record.doc_id)
 
     def _with_parents(self, docs: list[list[Chunk]]) -> list[list[Chunk]]:
         """``docs`` and the notices that issued the attachments among them: an attachment (“各市科技创新重点和重大

@@ -180,8 +180,11 @@ def _choose(
         return _named_rows(scored, best, intent, cfg) or _list_items(scored, _introducing(scored, intent, cfg) or best,
                                                                      cfg, next_items)
     close = [s for s in scored[1:] if s.score >= best.score - cfg.keep_margin]
-    if len(best.sentence) > cfg.answer_chars:  # an overlong best unit (a notice's preamble): a close one that fits instead
-        best = next((s for s in close if len(s.sentence) <= cfg.answer_chars), best)
+    # an overlong best unit (a notice's preamble): a close one that fits instead, though not another notice's when
+    # the best is the top hit's (“这批一共拟认定了多少个” of a 公示: its 213 个, not a plan's 120 家以上; cut by _focus)
+    if len(best.sentence) > cfg.answer_chars:
+        best = next((s for s in close if len(s.sentence) <= cfg.answer_chars
+                     and (best.clause.n != 1 or s.clause.chunk.doc_id == best.clause.chunk.doc_id)), best)
         close = [s for s in scored if s is not best and s.score >= best.score - cfg.keep_margin]
     chosen = [best]
     if set(intent.kinds) <= {"yes_no", "condition"} and "yes_no" in intent.kinds:  # one rule answers 能不能: its clause only,
@@ -197,6 +200,10 @@ def _choose(
     intro = _introduction(scored, best)
     if intro is not None and intro not in chosen:  # “1.企业拥有…证书” is one of the cases the rule before it names
         chosen.insert(chosen.index(best), intro)
+    for lead in list(chosen):  # and a rule ending in the list it names (“…符合下列条件中的一项,…:”) gets its best item
+        item = _introduced(scored, lead)
+        if item is not None and item not in chosen and _length(chosen) + len(item.sentence) <= cfg.answer_chars:
+            chosen.insert(chosen.index(lead) + 1, item)
     if len(best.sentence.strip()) < cfg.min_quote_chars:  # a short unit rarely carries a clause's whole point
         for s in sorted((s for s in scored if s.clause.n == best.clause.n and s.index > best.index),
                         key=lambda s: s.index)[:1]:
@@ -241,6 +248,16 @@ def _introduction(scored: Sequence[Scored], item: Scored) -> Scored | None:
     before = [s for s in scored if s.clause.chunk.doc_id == chunk.doc_id and s.clause.chunk.ordinal == chunk.ordinal - 1]
     last = max(before, key=lambda s: s.index, default=None)
     return last if last is not None and last.clause.chunk.text.rstrip().endswith(("：", ":")) else None
+
+
+def _introduced(scored: Sequence[Scored], lead: Scored) -> Scored | None:
+    """The best-scored item of the list a clause's closing unit introduces (“…若同时符合下列条件中的一项,…:”): a unit
+    of the next clause of its document, when that clause was retrieved too (the chunker cut between them)."""
+    chunk = lead.clause.chunk
+    if not lead.sentence.rstrip().endswith(("：", ":")) or not chunk.text.rstrip().endswith(lead.sentence.strip()):
+        return None
+    return next((s for s in scored if s.clause.chunk.doc_id == chunk.doc_id
+                 and s.clause.chunk.ordinal == chunk.ordinal + 1), None)
 
 
 # a rule that excludes (“用户单位为关联企业及贸易商的,不得提出保费补贴申请”): close to a 能不能 question, it may be the answer
