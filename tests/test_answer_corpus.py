@@ -570,6 +570,16 @@ def test_a_notices_date_of_effect_may_be_in_the_plan_it_issued(answerer: Answere
     assert "文件中未写明" not in answer.text, answer.text
 
 
+def test_a_question_asking_only_the_records_fields_quotes_no_other_clause(answerer: Answerer) -> None:
+    """“文号、哪天发的” of the 一转四创 plan: the record's lines answer; its preamble, the best-matching unit, answers
+    nothing more. Asked what notice another was issued under, the clause citing it is quoted too."""
+    own = answerer.ask("“一转四创”建设“互联网+”世界科技创新高地行动计划是哪个文号、哪天发的？")
+    assert "浙政发〔2016〕24号" in own.text and "2016年8月1日" in own.text, own.text
+    assert len(own.citations) == 1 and "特制定本行动计划" not in own.text, own.text
+    under = answerer.ask("省企业技术中心认定是按哪个管理办法来的？文号多少？")
+    assert "浙经信技术〔2019〕128号" in under.text, under.text
+
+
 def test_validity_flags_a_passed_deadline_as_of_the_given_date(answerer: Answerer) -> None:
     question = "2023年度国家科技型中小企业评价的申报截止日期是哪天？"
     before = answerer.ask(question, as_of=date(2023, 9, 1)).validity

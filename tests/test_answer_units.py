@@ -16,7 +16,7 @@ from rag.intent import (asked_term, asker_offices, asks_doc_number, asks_provinc
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, names_notice, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import (
-    EXTRACT_LABEL, GAP, Extract, Scored, choose, is_file_name, merge_extracts, named_record, notice_names, quote, title_match,
+    EXTRACT_LABEL, GAP, Extract, Scored, choose, is_file_name, is_title, merge_extracts, named_record, notice_names, quote, title_match,
 )
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
 from rag.answer.validity import validity_lines
@@ -114,6 +114,12 @@ def test_non_adjacent_sentences_are_quoted_with_a_gap_mark() -> None:
     # a closing lead-in with clauses of its own states a rule (what holding one of the items it introduces does)
     rule = "符合上述条件的企业,若同时符合下列条件中的一项,不受综合评价所得分值高低限制:"
     assert answer_units("(二)直通车条件\n" + rule) == ["(二)直通车条件", rule]
+
+
+def test_an_attachment_line_repeating_the_title_is_a_title() -> None:
+    title = "浙江省人民政府办公厅关于支持个体工商户转型升级为企业工作的实施意见"
+    assert is_title("附件:" + title, title) and is_title("附件2：" + title, title)
+    assert not is_title("附件:申报汇总表", title)
 
 
 def test_an_attachments_file_name_is_never_the_answer() -> None:

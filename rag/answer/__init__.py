@@ -340,7 +340,10 @@ class Answerer:
         if ev.intent.meta and ev.records:
             parts = []
             one = len(ev.records) == 1  # two notices' records are the whole answer
-            best = ev.scored[0] if one else None
+            # the best unit too, where the question asks more than the record's own fields hold: another part, a
+            # figure, or the notice it was issued under (“是根据国家哪份文件来的？文号多少？”)
+            own_fields = (len(ev.intent.parts) == 1 and not ev.intent.fact_kinds and not _UNDER.search(ev.standalone))
+            best = ev.scored[0] if one and not own_fields else None
             units = unrecorded_units(ev.scored, ev.intent, self.cfg.answer, ev.records[0].chunk) if one else []
             for target in ev.records:
                 number = _numbering(clauses, target)
@@ -583,6 +586,8 @@ class Answerer:
         return parsed != NOT_STATED, parsed is not None
 
 
+# a notice asked about as the one another was issued under, or a national one it cites; a standard's number
+_UNDER = re.compile(r"根据|依据|依照|按照?(?:哪|什么|啥)|落实|贯彻|上位|国家|国标|标准")
 _STEPS_SECTION = re.compile(r"程序|流程|步骤|环节")  # a section whose sub-sections are a procedure's steps (“二、申报程序”)
 _FIRST_ITEM = re.compile(r"\s*(?:[(（]1[)）]|1[.、．](?!\d)|①)")  # “(1)”, “1.”, “①”: the first item of a list
 

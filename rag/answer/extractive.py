@@ -56,9 +56,12 @@ class Extract:
     quotes: dict[int, str]  # clause number -> the verbatim units quoted from it
 
 
+_ATTACHMENT = re.compile(r"^附件\d*[:：]?")
+
+
 def is_title(sentence: str, title: str) -> bool:
-    """A unit that only repeats the document title (a TOC line, a “1.关于…的通知” item) answers nothing."""
-    core = _ITEM_NUMBER.sub("", compact(sentence)).rstrip("。;；:：")
+    """A unit that only repeats the document title (a TOC line, a “1.关于…的通知” item, “附件:关于…”) answers nothing."""
+    core = _ITEM_NUMBER.sub("", _ATTACHMENT.sub("", compact(sentence))).rstrip("。;；:：")
     return bool(core) and core in compact(title)
 
 
