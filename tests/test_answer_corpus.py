@@ -570,6 +570,14 @@ def test_a_notices_date_of_effect_may_be_in_the_plan_it_issued(answerer: Answere
     assert "文件中未写明" not in answer.text, answer.text
 
 
+def test_a_validity_question_names_the_notices_number_without_citing_its_header(answerer: Answerer) -> None:
+    """“哪天开始施行” of the 去杠杆 方案: the 施行 clause is the one cited; the 文号 still names the notice, uncited,
+    as its title does, so the header clause is no citation the answer does not rest on."""
+    answer = answerer.ask("浙江2016年那个去杠杆行动方案,具体哪天开始施行的?")
+    assert "文号：浙政办发〔2016〕89号\n" in answer.text and "2016年9月9日起施行" in answer.text, answer.text
+    assert len(answer.citations) == 1, answer.text
+
+
 def test_a_question_asking_only_the_records_fields_quotes_no_other_clause(answerer: Answerer) -> None:
     """“文号、哪天发的” of the 一转四创 plan: the record's lines answer; its preamble, the best-matching unit, answers
     nothing more. Asked what notice another was issued under, the clause citing it is quoted too."""

@@ -625,7 +625,10 @@ def record_answer(
         return f"[{n}]"
 
     wants = set(intent.meta) or {"docno", "issuer"}
-    if c.doc_number or "docno" in wants or "issuer" in wants:  # the 文号 names the document whatever was asked
+    asked_docno = "docno" in wants or "issuer" in wants
+    if c.doc_number and not asked_docno:  # the 文号 names the document whatever was asked, as its title does: uncited
+        lines.append(f"文号：{c.doc_number}")
+    elif asked_docno:
         lines.append(f"文号：{c.doc_number}{cite(c.doc_number)}" if c.doc_number else "文号：文件中未写明")
     if "issuer" in wants:
         sealed = next((m.group() for ch in document for m in [_SEALED_BY.search(ch.text)] if m), "")
