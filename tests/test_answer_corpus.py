@@ -576,6 +576,9 @@ def test_a_validity_question_names_the_notices_number_without_citing_its_header(
     answer = answerer.ask("浙江2016年那个去杠杆行动方案,具体哪天开始施行的?")
     assert "文号：浙政办发〔2016〕89号\n" in answer.text and "2016年9月9日起施行" in answer.text, answer.text
     assert len(answer.citations) == 1, answer.text
+    docno = answerer.ask("省里支持个体户转企业的那个实施意见文号是多少？")  # its date, not asked, is shown uncited
+    assert "文号：浙政办发〔2023〕63号[1]" in docno.text and "成文日期：2023年12月5日" in docno.text, docno.text
+    assert len(docno.citations) == 1, docno.text
 
 
 def test_a_question_asking_only_the_records_fields_quotes_no_other_clause(answerer: Answerer) -> None:

@@ -638,8 +638,10 @@ def record_answer(
         listed = next((m.group() for ch in document for m in [_LISTED_BY.search(ch.text)] if m), "")
         if listed and _SEVERAL.search(c.issuer or ""):  # “工信部等五部门”: which five, as the text lists them
             lines.append(f"联合发文部门：{listed}{cite(listed)}")
-    if "issued" in wants or "issuer" in wants or "docno" in wants:
+    if "issued" in wants or "issuer" in wants:  # the date under the signature: where the issuers are listed too
         lines.append(f"成文日期：{_cn_date(c.date)}{cite(_cn_date(c.date))}" if c.date else "成文日期：文件中未写明")
+    elif c.date and "docno" in wants:  # beside the 文号 asked, it dates the notice
+        lines.append(f"成文日期：{_cn_date(c.date)}")
     if "valid" in wants:
         found = validity_unit(document)
         if found is not None:
