@@ -342,7 +342,8 @@ class Answerer:
             one = len(ev.records) == 1  # two notices' records are the whole answer
             # the best unit too, where the question asks more than the record's own fields hold: another part, a
             # figure, or the notice it was issued under (“是根据国家哪份文件来的？文号多少？”)
-            own_fields = (len(ev.intent.parts) == 1 and not ev.intent.fact_kinds and not _UNDER.search(ev.standalone))
+            own_fields = (not ev.intent.fact_kinds and not _UNDER.search(ev.standalone)
+                          and all(read_intent(part).meta for part in ev.intent.parts))
             best = ev.scored[0] if one and not own_fields else None
             units = unrecorded_units(ev.scored, ev.intent, self.cfg.answer, ev.records[0].chunk) if one else []
             for target in ev.records:
