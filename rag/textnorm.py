@@ -73,6 +73,12 @@ def compact(text: str) -> str:
 _CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")}
 
 
+def cn_date(iso: str) -> str:
+    """``2023-12-05`` as a notice writes it: ``2023年12月5日``."""
+    y, m, d = iso.split("-")
+    return f"{int(y)}年{int(m)}月{int(d)}日"
+
+
 def cn_int(digits: str) -> int:
     """The value of a number written 12 or 十二 (up to 99; a lone digit character for longer ones, as clause
     markers never need more)."""

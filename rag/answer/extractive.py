@@ -29,7 +29,7 @@ from rag.intent import NOTICE_KIND, Intent, defines, question_bigrams, read_inte
 from rag.config import AnswerConfig
 from rag.records import Chunk
 from rag.sentences import context_text, quotable_units, text_bigrams, unit_matches, validity_unit
-from rag.textnorm import compact, has_doc_number
+from rag.textnorm import cn_date, compact, has_doc_number
 
 EXTRACT_LABEL = "（以下为从文件中摘录的原文）"
 GAP = "……"  # between quoted units of one clause that are not adjacent in it
@@ -586,11 +586,6 @@ def quote(chosen: Sequence[Scored]) -> Extract:
 
 # ---------------------------------------------------------------- the document record
 
-def _cn_date(iso: str) -> str:
-    y, m, d = iso.split("-")
-    return f"{int(y)}年{int(m)}月{int(d)}日"
-
-
 _SEALED_BY = re.compile(r"[(（][^()（）\n]{2,30}代章[)）]")  # the department that sealed a notice for its issuer
 _SEVERAL = re.compile(r"等\s*[一二三四五六七八九十\d]+\s*个?部门")  # an issuer named as “工信部等五部门”
 # the same departments listed in the text: “工业和信息化部、财政部、…、中国证监会等五部门”
@@ -639,9 +634,9 @@ def record_answer(
         if listed and _SEVERAL.search(c.issuer or ""):  # “工信部等五部门”: which five, as the text lists them
             lines.append(f"联合发文部门：{listed}{cite(listed)}")
     if "issued" in wants or "issuer" in wants:  # the date under the signature: where the issuers are listed too
-        lines.append(f"成文日期：{_cn_date(c.date)}{cite(_cn_date(c.date))}" if c.date else "成文日期：文件中未写明")
-    elif c.date and "docno" in wants:  # beside the 文号 asked, it dates the notice
-        lines.append(f"成文日期：{_cn_date(c.date)}")
+        lines.append(f"成文日期：{cn_date(c.date)}{cite(cn_date(c.date))}" if c.date else "成文日期：文件中未写明")
+    elif c.date and "docno" in wants:  # beside the 文号 asked, it dates the notice (the record's, as the 文号 is)
+        lines.append(f"成文日期：{cn_date(c.date)}")
     if "valid" in wants:
         found = validity_unit(document)
         if found is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from rag.answer.context import MARKER, Clause
 from rag.sentences import bigrams, split_sentences
 from rag.records import Citation
-from rag.textnorm import canonical_doc_number, compact, fold
+from rag.textnorm import canonical_doc_number, cn_date, compact, fold
 
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])(?!\d)")
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
@@ -63,13 +63,15 @@ def supported(fact: str, support: str) -> bool:
 
 
 def _support_text(clause: Clause) -> str:
-    """What a cited clause states: its text less any sentence addressing an assistant (a number that only
-    an injected “回答：补贴金额为999亿元” states is unsupported)."""
+    """What a cited clause states: its notice's record (title, 文号, date: what names the notice), its heading path
+    and its text less any sentence addressing an assistant (a number that only an injected “回答：补贴金额为999亿元”
+    states is unsupported)."""
     c = clause.chunk
     text = c.text
     for sentence in c.instructions:
         text = text.replace(sentence, " ")
-    return compact(_THOUSANDS.sub("", " ".join([c.title, c.doc_number or "", c.path, text])))
+    record = [c.title, c.doc_number or "", cn_date(c.date) if c.date else ""]  # its notice's record: the 文号, the date
+    return compact(_THOUSANDS.sub("", " ".join([*record, c.path, text])))
 
 
 def best_quote(clause_text: str, claims: Sequence[str], limit: int = 2) -> str:
