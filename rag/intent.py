@@ -325,6 +325,23 @@ def asks_validity(question: str) -> bool:
     return "valid" in read_intent(question).meta
 
 
+def record_answers(intent: Intent) -> bool:
+    """Whether the document record answers the whole question: no figure is asked, every part asks a field of it, and
+    a part asking when asks the notice's date of issue or of effect (“…公示的申报系统什么时候开放” does not)."""
+    if intent.fact_kinds:
+        return False
+    for part in intent.parts:
+        meta = read_intent(part).meta
+        if not meta or _OTHER_WHEN.search(part):
+            return False
+    return True
+
+
+# a date asked of something else than the notice's issue or effect (“申报系统什么时候开放”)
+_OTHER_WHEN = re.compile(r"(?:什么时候|啥时候|何时|哪天|哪一天|几号|几月)(?!\s*(?:[？?,，。]|$|发|印发|发布|出台|下发|公布|"
+                         r"(?:开始|起)?(?:施行|实施|执行|生效)|起|截止|到期|为止|结束))")
+
+
 def topic_bigrams(question: str) -> frozenset[str]:
     """The content bigrams only the topic of a follow-up made standalone names (“关于<topic>，…”): they found the
     notice; what the rest asks is what a sentence answering it shares."""

@@ -12,11 +12,11 @@ from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sib
 from rag.lexical import PolicyTokenizer
 from rag.intent import (asked_term, asker_offices, asks_doc_number, asks_province, asks_validity, defines, leaves_open, only_as_status, other_edition,
                         other_grade, outside_series, per_recipient_unstated, target_for_threshold, without_field_asks,
-                        question_bigrams, read_intent, states)
+                        question_bigrams, read_intent, record_answers, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, names_notice, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import (
-    EXTRACT_LABEL, GAP, Extract, Scored, choose, is_file_name, is_title, merge_extracts, named_record, notice_names, quote, title_match,
+    EXTRACT_LABEL, GAP, Extract, Scored, choose, cites_named, is_file_name, is_title, merge_extracts, named_record, notice_names, quote, title_match,
 )
 from rag.answer.llm import backend_name, load_prompt, make_chat_model
 from rag.answer.validity import validity_lines
@@ -114,6 +114,14 @@ def test_non_adjacent_sentences_are_quoted_with_a_gap_mark() -> None:
     # a closing lead-in with clauses of its own states a rule (what holding one of the items it introduces does)
     rule = "符合上述条件的企业,若同时符合下列条件中的一项,不受综合评价所得分值高低限制:"
     assert answer_units("(二)直通车条件\n" + rule) == ["(二)直通车条件", rule]
+
+
+def test_a_unit_citing_the_notice_a_question_names_better_than_the_record_does() -> None:
+    question = "杭州打造全国专精特新名城的实施意见文号是多少？"
+    cites = "根据《杭州市人民政府办公厅关于打造全国专精特新名城的实施意见》(杭政办函〔2023〕81号)等文件精神"
+    assert cites_named(question, cites, "关于支持信息服务业稳进提质的实施意见")
+    assert not cites_named(question, cites, "杭州市人民政府办公厅关于打造全国专精特新名城的实施意见")
+    assert not cites_named(question, "鼓励各地出台激励举措。", "关于支持信息服务业稳进提质的实施意见")
 
 
 def test_an_attachment_line_repeating_the_title_is_a_title() -> None:
@@ -239,6 +247,11 @@ def test_intent_reads_what_is_asked() -> None:
     assert "contact" not in read_intent("哪个部门牵头的？我们想咨询入库标准。").kinds
     assert "contact" in read_intent("咨询电话是多少？").kinds and "contact" in read_intent("有问题找谁咨询？").kinds
     assert read_intent("每年什么时候开始申请？").fact_kinds == ("day",)  # “每年” said: only a day answers
+    # the record answers a question asking only its fields, a “when” only of issue or effect
+    assert record_answers(read_intent("这个守重的通知是哪个部门发的，什么时候？"))
+    assert record_answers(read_intent("那这个方案从哪天开始施行的？文号是？"))
+    assert not record_answers(read_intent("守合同重信用企业公示的申报系统什么时候开放？"))
+    assert not record_answers(read_intent("这个实施意见的文号是多少？到2025年要建多少个？"))
     assert "procedure" in read_intent("高企在网上从哪里报？").kinds and "contact" in read_intent("入口怎么找？").kinds
     # where online to apply asks a contact: “网上” is how it asks, no word the answering clause must use
     assert "contact" in read_intent("高企在网上从哪里报？").kinds and "网上" not in without_field_asks("高企在网上从哪里报？")

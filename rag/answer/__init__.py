@@ -36,12 +36,13 @@ from rag.answer.condense import (
     opens_as_follow_up,
 )
 from rag.answer.context import Clause, pack, render
-from rag.answer.extractive import (Extract, Scored, Step, choose, labelled_row, merge_extracts, named_record,
-                                  not_found_text, not_stated_text, notice_names, quote, record_answer, record_holds,
-                                  score_units, title_match, unrecorded_units)
+from rag.answer.extractive import (Extract, Scored, Step, choose, cites_named, labelled_row, merge_extracts,
+                                  named_record, not_found_text, not_stated_text, notice_names, quote, record_answer,
+                                  record_holds, score_units, title_match, unrecorded_units)
 from rag.intent import (Intent, asker_offices, asks_doc_number, defines, leaves_open, only_as_status, other_edition,
-                        other_grade, outside_series, payment_unnamed, per_recipient_unstated, programme_unnamed, read_intent,
-                        states, target_for_threshold, without_self_description)
+                        other_grade, outside_series, payment_unnamed, per_recipient_unstated, programme_unnamed,
+                        read_intent, record_answers, states, target_for_threshold,
+                        without_self_description)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -340,10 +341,11 @@ class Answerer:
         if ev.intent.meta and ev.records:
             parts = []
             one = len(ev.records) == 1  # two notices' records are the whole answer
-            # the best unit too, where the question asks more than the record's own fields hold: another part, a
-            # figure, or the notice it was issued under (“是根据国家哪份文件来的？文号多少？”)
-            own_fields = (not ev.intent.fact_kinds and not _UNDER.search(ev.standalone)
-                          and all(read_intent(part).meta for part in ev.intent.parts))
+            # the best unit too, where the question asks more than the record's own fields hold (another part, a
+            # figure, the notice it was issued under: “是根据国家哪份文件来的？文号多少？”) or names a notice the best
+            # unit cites (“杭州打造全国专精特新名城的实施意见文号”: only cited by a notice in the corpus)
+            own_fields = (record_answers(ev.intent) and not _UNDER.search(ev.standalone) and not (
+                ev.scored and cites_named(ev.standalone, ev.scored[0].sentence, ev.records[0].chunk.title)))
             best = ev.scored[0] if one and not own_fields else None
             units = unrecorded_units(ev.scored, ev.intent, self.cfg.answer, ev.records[0].chunk) if one else []
             for target in ev.records:

@@ -739,6 +739,16 @@ def title_match(words: str, kind: str, title: str) -> int:
     return shared + (kind in title) + bool(own and kind in own[-1]) if shared >= NAMED_BIGRAMS else 0
 
 
+_CITED_TITLE = re.compile(r"《([^《》]{4,80})》")
+
+
+def cites_named(question: str, sentence: str, title: str) -> bool:
+    """Whether ``sentence`` cites (in 《》) a notice the question names better than ``title`` fits it: “杭州打造全国专精
+    特新名城的实施意见文号” of a notice citing “《杭州市人民政府办公厅关于打造全国专精特新名城的实施意见》(杭政办函…)”."""
+    return any(title_match(words, kind, cited) > title_match(words, kind, title)
+               for words, kind in notice_names(question, at_least=1) for cited in _CITED_TITLE.findall(sentence))
+
+
 def not_found_text(question: str, clauses: Sequence[Clause], absent: Sequence[str] = ()) -> str:
     """Nothing relevant: say so (naming the programmes asked that no notice mentions), and name the nearest
     documents so the user can look."""
