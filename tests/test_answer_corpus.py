@@ -353,6 +353,13 @@ def test_a_quote_stating_no_figure_of_the_kind_asked_is_not_an_answer(answerer: 
     assert cap.outcome == "answered" and "800万元" in cap.text, cap.text
 
 
+def test_a_figure_only_another_notices_quote_states_does_not_answer(answerer: Answerer) -> None:
+    """“省里给这个子基金出资多少” of the AI 意见's 人工智能子基金: the 50 亿元 科技创新母基金 of another plan, quoted
+    beside it, is another fund's; the sum is not stated."""
+    answer = answerer.ask("省AI指导意见说市县可以在4+1专项基金里设人工智能子基金，那省里给这个子基金出资多少？")
+    assert answer.outcome == "not_stated" and "50 亿元" not in answer.text, answer.text
+
+
 def test_a_province_question_is_answered_from_the_provinces_notice(answerer: Answerer) -> None:
     """“按省里这个文件，一家企业一年最多能领多少算力券” after a turn on the province's AI 指导意见: the province names
     “AI算力券” with no cap, and 杭州's 800万元 is no answer."""

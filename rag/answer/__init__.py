@@ -364,7 +364,15 @@ class Answerer:
         kinds = ev.intent.fact_kinds
         if not kinds or (ev.intent.meta and ev.records):
             return True
-        quoted = "".join(extracted.quotes.values())
+        quotes = extracted.quotes
+        if ev.scored and not ev.intent.compare and len(ev.intent.parts) == 1:
+            # one thing asked: a figure only another notice's quote states than the best unit's answers something else
+            # (“省里给这个子基金出资多少” of the AI 意见's 子基金, and the 50 亿元 母基金 of another plan quoted beside it)
+            best = ev.scored[0].clause.chunk
+            family = {best.doc_id, best.parent_id} - {None}
+            of = {c.n: {c.chunk.doc_id, c.chunk.parent_id} for c in ev.clauses}
+            quotes = {n: q for n, q in quotes.items() if family & of.get(n, set())}
+        quoted = "".join(quotes.values())
         return any(states(quoted, kind, ev.intent.said) for kind in kinds)
 
     def _named_records(
