@@ -360,6 +360,14 @@ def test_a_figure_only_another_notices_quote_states_does_not_answer(answerer: An
     assert answer.outcome == "not_stated" and "50 亿元" not in answer.text, answer.text
 
 
+def test_words_the_asker_says_of_themselves_are_not_missing_from_the_answer(answerer: Answerer) -> None:
+    """“我是开五金加工小厂的个体户，…支持哪几类个体户？”: 五金 is who asks, not what; no notice naming it is wanted."""
+    question = "我是开五金加工小厂的个体户，省里个转企主要支持哪几类个体户？"
+    assert answerer.features(question)["words_missing"] == 0.0
+    answer = answerer.ask(question)
+    assert answer.outcome == "answered" and "一般纳税人" in answer.text, answer.text
+
+
 def test_a_province_question_is_answered_from_the_provinces_notice(answerer: Answerer) -> None:
     """“按省里这个文件，一家企业一年最多能领多少算力券” after a turn on the province's AI 指导意见: the province names
     “AI算力券” with no cap, and 杭州's 800万元 is no answer."""

@@ -198,7 +198,8 @@ class Answerer:
             docs = [self.retriever.document_chunks(d) for d in dict.fromkeys(c.chunk.doc_id for c in top[:3])]
             offices = asker_offices(query)
             weights = {w: v for w, v in self.retriever.word_weights(query).items() if w not in offices}
-            feats = features(query, intent, clauses, scored, docs, weights)
+            asked = fold(without_self_description(query))  # “我是开五金加工小厂的个体户，…”: no word of it is asked
+            feats = features(query, intent, clauses, scored, docs, {w: v for w, v in weights.items() if w in asked})
         return Gathered(result, clauses, intent, top, scored, docs, weights, feats)
 
     def _evidence(
