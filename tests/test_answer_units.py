@@ -247,6 +247,8 @@ def test_intent_reads_what_is_asked() -> None:
     assert "contact" not in read_intent("哪个部门牵头的？我们想咨询入库标准。").kinds
     assert "contact" in read_intent("咨询电话是多少？").kinds and "contact" in read_intent("有问题找谁咨询？").kinds
     assert read_intent("每年什么时候开始申请？").fact_kinds == ("day",)  # “每年” said: only a day answers
+    assert not states("AA 级守合同重信用企业公示不满两个年度的,需要在系统中提交说明", "date")  # a length, no date
+    assert states("本年度内完成", "date") and states("2023年度", "date")
     # the record answers a question asking only its fields, a “when” only of issue or effect
     assert record_answers(read_intent("这个守重的通知是哪个部门发的，什么时候？"))
     assert record_answers(read_intent("那这个方案从哪天开始施行的？文号是？"))
