@@ -18,7 +18,8 @@ user-worded ones.  The features below ask instead what a careful reader asks:
   the list beside it does), and for one comparing two notices, the top documents (“2016年的一转四创计划和2023年的
   315方案…分别…”: each names its own year);
 - ``words_missing``: the IDF-weighted share of the question's words (those the corpus uses at all) that
-  the top documents never use (残疾人 asked of notices without it; a word no clause holds, 工伤, weighs nothing);
+  the top documents never use (残疾人 asked of notices without it; a word no clause holds, 工伤, weighs nothing;
+  one the asker says of themselves, 我是开五金加工小厂的…, is not asked);
 - ``legs_agree``: whether the dense and the lexical leg put the same clause first;
 - ``margin``: how far the best unit stands above the next one.
 
