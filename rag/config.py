@@ -153,7 +153,8 @@ class AnswerConfig:
     keep_margin: float = 0.05  # units within this of the best are quoted too
     topic_weight: float = 0.5  # a follow-up's topic words (“关于<topic>，…”) count this much in a unit's word match
     answer_chars: int = 200  # a plain answer's quoted units stop growing here
-    min_quote_chars: int = 70  # a best unit shorter than this is followed by the next unit of its clause (dev: 40 → 70)
+    min_quote_chars: int = 70  # a best unit shorter than this is followed by the next unit of its clause, and the one
+    # after that when it scores better (dev: 40 → 70)
     list_chars: int = 260  # a list answer's items stop here
     part_candidates: int = 30  # best units searched for each part of a multi-part question
     part_kind_penalty: float = 0.5  # a part's unit that does not state the kind it asks (a 公示's preamble for 哪天结束)

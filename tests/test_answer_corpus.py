@@ -368,6 +368,13 @@ def test_words_the_asker_says_of_themselves_are_not_missing_from_the_answer(answ
     assert answer.outcome == "answered" and "一般纳税人" in answer.text, answer.text
 
 
+def test_a_short_best_unit_is_followed_by_the_better_of_the_two_units_after_it(answerer: Answerer) -> None:
+    """“省建设厅那边找哪个处，电话多少？” of the 建筑业 公示: its best unit (…可向我厅和省建设厅反映。) is short; the unit
+    after it gives 经信厅's phone, the one after that 建设厅's, which scores better and is quoted too."""
+    answer = answerer.ask("对拟认定的建筑业企业技术中心结果有异议，省建设厅那边找哪个处，电话多少？")
+    assert "建筑市场监管处" in answer.text and "0571-87052808" in answer.text, answer.text
+
+
 def test_a_province_question_is_answered_from_the_provinces_notice(answerer: Answerer) -> None:
     """“按省里这个文件，一家企业一年最多能领多少算力券” after a turn on the province's AI 指导意见: the province names
     “AI算力券” with no cap, and 杭州's 800万元 is no answer."""

@@ -207,10 +207,11 @@ def _choose(
         item = _introduced(scored, lead)
         if item is not None and item not in chosen and _length(chosen) + len(item.sentence) <= cfg.answer_chars:
             chosen.insert(chosen.index(lead) + 1, item)
-    if len(best.sentence.strip()) < cfg.min_quote_chars:  # a short unit rarely carries a clause's whole point
-        for s in sorted((s for s in scored if s.clause.n == best.clause.n and s.index > best.index),
-                        key=lambda s: s.index)[:1]:
-            if s not in chosen:
+    if len(best.sentence.strip()) < cfg.min_quote_chars:  # a short unit rarely carries a clause's whole point:
+        after = sorted((s for s in scored if s.clause.n == best.clause.n and s.index > best.index), key=lambda s: s.index)
+        for k, s in enumerate(after[:2]):  # the unit after it, and the next when it scores better and fits
+            if s not in chosen and (k == 0 or (s.score > after[0].score
+                                                and _length(chosen) + len(s.sentence) <= cfg.answer_chars)):
                 chosen.append(s)
     if intent.several and intent.fact_kinds:  # the other figures asked for usually sit beside the first
         for s in sorted((s for s in scored if s.clause.n == best.clause.n and s.states_kind), key=lambda s: s.index):
