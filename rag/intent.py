@@ -75,6 +75,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
     "web": re.compile(r"(?:哪个|什么|啥|哪)(?:网站|网页|链接|官网)|网址|(?:网站|网页|链接|官网)(?:是|在|叫)?(?:哪|什么|啥|多少)"),
     # where to take an objection or a question (“有问题找哪个单位”): a department the text sends people to
     "whom": re.compile(r"找谁|向谁|跟谁|找哪[个家]?(?:单位|部门|处室?|科室|机构)|向哪[个家]?(?:单位|部门|处室?)|哪个处"),
+    # whether a notice was sent to a place (“发到宁波了吗”, “宁波这边也发了吗”): its addressee line answers
+    "addressee": re.compile(r"发到|发给|下发到|(?:也|有没有|是不是|是否)(?:下)?发了?(?:吗|没)|发没发"),
     "in_charge": re.compile(r"(?:哪个|哪些|哪几个|什么)(?:部门|单位|机构)(?:来)?(?:负责|牵头|主管|管|抓|落实)|"
                             r"谁(?:来)?(?:负责|牵头|管|抓)|(?:负责|牵头)(?:的)?(?:是)?(?:哪|谁)"),
 }
@@ -187,6 +189,8 @@ def read_intent(question: str) -> Intent:
     if meta:  # “文号多少”, “哪天印发”: the record answers; no body sentence need state a figure
         kinds = tuple(k for k in kinds if k not in ("date", "day", "number", "money", "grant", "percent"))
     places = _places(without_self_description(q))  # “我们是宁波的企业，…”: where the asker is, not what is asked of
+    if not places:  # “材料发到哪个邮箱” asks a contact: a notice is sent to a place
+        kinds = tuple(k for k in kinds if k != "addressee")
     dated = _SHORT_YEAR.sub(r"20\1", compact(q))
     years = tuple(dict.fromkeys(_YEAR.findall(dated)))
     parts = tuple(e for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3
@@ -399,6 +403,7 @@ _FACT_PATTERNS: dict[str, re.Pattern[str]] = {
     "whom": re.compile(r"向[^，,。；;]{2,30}(?:反映|提出|咨询|反馈|举报|投诉|联系)|与[^，,。；;]{2,30}联系|联系人"),
     "web": re.compile(r"https?://|www\.|[a-z0-9-]+\.(?:gov|com|org|net)(?:\.cn)?\b", re.IGNORECASE),
     "in_charge": re.compile(r"责任单位|牵头|负责|主管部门|[厅局委办]、|[厅局委办][)）]"),
+    "addressee": re.compile(r"[(（][^()（）]{0,12}不发[)）]|各(?:市|县|区|设区市|有关)[^。:：]{0,40}[:：]"),
 }
 
 

@@ -375,6 +375,13 @@ def test_a_short_best_unit_is_followed_by_the_better_of_the_two_units_after_it(a
     assert "建筑市场监管处" in answer.text and "0571-87052808" in answer.text, answer.text
 
 
+def test_whether_a_notice_was_sent_to_a_place_is_answered_by_its_addressee_line(answerer: Answerer) -> None:
+    """The 首台套 奖励清单 notice is addressed to “各市、县(市、区)经信局、财政局(宁波不发)”: asked whether it was sent to
+    宁波, that line is quoted, not its closing 拨付 sentence."""
+    answer = answerer.ask("我们是宁波的企业,这份首台套奖励清单的通知有没有发到宁波?")
+    assert answer.outcome == "answered" and "宁波不发" in answer.text, answer.text
+
+
 def test_a_province_question_is_answered_from_the_provinces_notice(answerer: Answerer) -> None:
     """“按省里这个文件，一家企业一年最多能领多少算力券” after a turn on the province's AI 指导意见: the province names
     “AI算力券” with no cap, and 杭州's 800万元 is no answer."""

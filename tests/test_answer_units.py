@@ -248,6 +248,10 @@ def test_intent_reads_what_is_asked() -> None:
     assert "contact" in read_intent("咨询电话是多少？").kinds and "contact" in read_intent("有问题找谁咨询？").kinds
     assert read_intent("每年什么时候开始申请？").fact_kinds == ("day",)  # “每年” said: only a day answers
     assert not states("AA 级守合同重信用企业公示不满两个年度的,需要在系统中提交说明", "date")  # a length, no date
+    # whether a notice was sent to a place is asked of its addressee line; “发到哪个邮箱” names no place: a contact
+    assert read_intent("这份通知有没有发到宁波？").fact_kinds == ("addressee",)
+    assert "addressee" not in read_intent("材料发到哪个邮箱？").kinds
+    assert states("各市、县(市、区)经信局、财政局(宁波不发):", "addressee") and not states("拨付到相关企业。", "addressee")
     assert states("本年度内完成", "date") and states("2023年度", "date")
     # the record answers a question asking only its fields, a “when” only of issue or effect
     assert record_answers(read_intent("这个守重的通知是哪个部门发的，什么时候？"))
