@@ -382,6 +382,13 @@ def test_whether_a_notice_was_sent_to_a_place_is_answered_by_its_addressee_line(
     assert answer.outcome == "answered" and "宁波不发" in answer.text, answer.text
 
 
+def test_a_rule_stated_in_steps_is_quoted_with_each_step(answerer: Answerer) -> None:
+    """“满2年…纳入‘先用后转’清单…强制推动转化” and “满 3 年…许可有条件的企业…实施” are one rule in two steps,
+    worded alike in one clause: asked how long until a patent is pushed to use, both are quoted."""
+    answer = answerer.ask("高校的专利一直放着不转化，多久以后会被强制推动转化？")
+    assert "满2年" in answer.text and "满 3 年" in answer.text, answer.text
+
+
 def test_a_province_question_is_answered_from_the_provinces_notice(answerer: Answerer) -> None:
     """“按省里这个文件，一家企业一年最多能领多少算力券” after a turn on the province's AI 指导意见: the province names
     “AI算力券” with no cap, and 杭州's 800万元 is no answer."""

@@ -129,6 +129,7 @@ def choose(
 # rule it lowers the two share at least (“实际投资额(设备、外购技术、软件投入)”)
 _RELAXES = re.compile(r"降低至|降低到|降至|放宽至|放宽到")
 RULE_SHARED_CHARS = 8
+PARALLEL_SHARED_CHARS = 20  # a run two units of one clause share to word the steps of one rule (dev: 12 and 20 alike)
 _FIGURE_UNIT = re.compile(r"\s*\d+(?:\.\d+)?\s*([万亿千百]*[元%分个家]?)")
 
 
@@ -213,6 +214,11 @@ def _choose(
             if s not in chosen and (k == 0 or (s.score > after[0].score
                                                 and _length(chosen) + len(s.sentence) <= cfg.answer_chars)):
                 chosen.append(s)
+    for s in scored:  # a rule stated in steps (满2年…强制推动转化; 满 3 年…许可…实施): the other steps, worded alike
+        if (s.clause.n == best.clause.n and s not in chosen and s.states_kind and intent.fact_kinds and best.states_kind
+                and _shared_run(compact(best.sentence), compact(s.sentence)) >= PARALLEL_SHARED_CHARS
+                and _length(chosen) + len(s.sentence) <= cfg.answer_chars):
+            chosen.append(s)
     if intent.several and intent.fact_kinds:  # the other figures asked for usually sit beside the first
         for s in sorted((s for s in scored if s.clause.n == best.clause.n and s.states_kind), key=lambda s: s.index):
             if s not in chosen and _length(chosen) + len(s.sentence) <= cfg.answer_chars:
