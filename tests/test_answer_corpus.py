@@ -389,6 +389,13 @@ def test_a_rule_stated_in_steps_is_quoted_with_each_step(answerer: Answerer) -> 
     assert "满2年" in answer.text and "满 3 年" in answer.text, answer.text
 
 
+def test_a_figure_the_asker_states_of_themselves_matches_no_unit(answerer: Answerer) -> None:
+    """“去年10月才注册，今年能报高企吗”: the 10 月 is the asker's, so “于 10 月底前统一安排异议处理” is no better match
+    for it than “(一)注册成立一年以上的浙江省居民企业”, which answers."""
+    answer = answerer.ask("我们公司去年10月才注册，今年能报高企吗？")
+    assert "注册成立一年以上" in answer.text and "10 月底前" not in answer.text, answer.text
+
+
 def test_a_province_question_is_answered_from_the_provinces_notice(answerer: Answerer) -> None:
     """“按省里这个文件，一家企业一年最多能领多少算力券” after a turn on the province's AI 指导意见: the province names
     “AI算力券” with no cap, and 杭州's 800万元 is no answer."""

@@ -80,6 +80,9 @@ def score_units(
     """Every quotable unit of ``clauses`` scored against the question, best first; ``aliases``: the everyday words
     it uses with their document words (:meth:`rag.retrieve.Colloquial.aliases`)."""
     wanted, topic = question_bigrams(question), topic_bigrams(question)
+    # a figure the asker states of themselves (“去年10月才注册”, “这个60分的门槛”) is no word to match; a 文号's is
+    said = [f for f in intent.said if not re.search(rf"(?<![\d.]){re.escape(f)}\s*号", question)]
+    wanted = {b for b in wanted if not any(f in b for f in said)}
     kinds = intent.fact_kinds
     out: list[Scored] = []
     for rank, clause in enumerate(clauses):
