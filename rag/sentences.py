@@ -21,8 +21,8 @@ from rag.textnorm import fold
 _SENTENCE = re.compile(r"(?:[^。！？!?；;\n]|[!?](?=[A-Za-z]))+(?:(?:[。！？；;]|[!?](?![A-Za-z]))+[”」』）)]?)?")
 _CITED = r"(?:\s*\[\d+\])*"  # an answer sentence keeps the citation markers that follow it
 _WORD_RUN = re.compile(r"[\u3400-\u9fff0-9a-z〔〕%.]+")
-MIN_UNIT_CHARS = 6
-_STATES_RULE = re.compile(r"[,，][^,，]*[:：]\s*$")  # a lead-in whose last clause follows a comma  # shorter pieces (a bare “(一)”, “附件:”) state nothing worth quoting
+MIN_UNIT_CHARS = 6  # shorter pieces (a bare “(一)”, “附件:”) state nothing worth quoting
+_STATES_RULE = re.compile(r"[,，][^,，]*[:：]\s*$")  # a lead-in whose last clause follows a comma
 
 
 def sentence_spans(text: str, cited: bool = False) -> list[tuple[int, int]]:

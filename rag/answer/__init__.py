@@ -41,8 +41,7 @@ from rag.answer.extractive import (Extract, Scored, Step, choose, cites_named, l
                                   record_holds, score_units, title_match, unrecorded_units)
 from rag.intent import (Intent, asker_offices, asks_doc_number, defines, leaves_open, only_as_status, other_edition,
                         other_grade, outside_series, payment_unnamed, per_recipient_unstated, programme_unnamed,
-                        read_intent, record_answers, states, target_for_threshold,
-                        without_self_description)
+                        read_intent, record_answers, states, target_for_threshold, without_self_description)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify

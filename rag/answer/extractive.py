@@ -217,11 +217,12 @@ def _choose(
             if s not in chosen and (k == 0 or (s.score > after[0].score
                                                 and _length(chosen) + len(s.sentence) <= cfg.answer_chars)):
                 chosen.append(s)
-    for s in scored:  # a rule stated in steps (满2年…强制推动转化; 满 3 年…许可…实施): the other steps, worded alike
-        if (s.clause.n == best.clause.n and s not in chosen and s.states_kind and intent.fact_kinds and best.states_kind
-                and _shared_run(compact(best.sentence), compact(s.sentence)) >= PARALLEL_SHARED_CHARS
-                and _length(chosen) + len(s.sentence) <= cfg.answer_chars):
-            chosen.append(s)
+    if intent.fact_kinds and best.states_kind:  # a rule stated in steps (满2年…强制推动转化; 满 3 年…许可…实施):
+        for s in scored:  # the other steps, worded alike in its clause
+            if (s.clause.n == best.clause.n and s not in chosen and s.states_kind
+                    and _shared_run(compact(best.sentence), compact(s.sentence)) >= PARALLEL_SHARED_CHARS
+                    and _length(chosen) + len(s.sentence) <= cfg.answer_chars):
+                chosen.append(s)
     if intent.several and intent.fact_kinds:  # the other figures asked for usually sit beside the first
         for s in sorted((s for s in scored if s.clause.n == best.clause.n and s.states_kind), key=lambda s: s.index):
             if s not in chosen and _length(chosen) + len(s.sentence) <= cfg.answer_chars:
@@ -771,8 +772,8 @@ def not_found_text(question: str, clauses: Sequence[Clause], absent: Sequence[st
 
 
 _ASKED = {"grant": "具体补助或奖励金额", "grant_rate": "具体补助比例", "money": "具体金额或比例", "percent": "具体比例", "number": "具体数字", "score": "具体分数", "date": "具体日期或期限", "day": "具体日期",
-          "contact": "联系方式或地址", "web": "网址", "in_charge": "负责部门", "addressee": "发文范围", "whom": "受理部门", "duration": "具体期限",
-          "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件", "yes_no": "明确规定",
+          "contact": "联系方式或地址", "web": "网址", "in_charge": "负责部门", "whom": "受理部门", "duration": "具体期限",
+          "addressee": "发文范围", "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件", "yes_no": "明确规定",
           "docno": "文号", "issuer": "发文机关", "issued": "印发日期", "valid": "施行日期或有效期"}
 
 

@@ -362,7 +362,8 @@ def _joins(para: str, prev: str, nxt: str, after: str, broken: bool, wrap: float
     """
     if not prev or not nxt or "\t" in prev or "\t" in nxt:
         return False
-    if starts_with_marker(nxt) or _is_fixed_line(prev) or _is_fixed_line(nxt, lead_in=wrap is None or prev[-1] in _TERMINAL) or _is_title(para):
+    wrapped_lead_in = wrap is not None and prev[-1] not in _TERMINAL
+    if starts_with_marker(nxt) or _is_fixed_line(prev) or _is_fixed_line(nxt, not wrapped_lead_in) or _is_title(para):
         return False
     if _DATE_LINE.fullmatch(after) and len(nxt) <= 30 and "。" not in nxt:
         return False  # nxt is the issuer line of a signature
