@@ -263,6 +263,7 @@ def test_user_set_is_valid_and_shaped_as_promised():
     ("qa-user-t.jsonl", 120, 20, 25),  # a twentieth, mid fourteenth round, five in six answerable; run untouched before its dev part was read
     ("qa-user-u.jsonl", 120, 20, 25),  # a twenty-first, fifteenth round's start, held-out proportions; run untouched first
     ("qa-user-v.jsonl", 120, 20, 38),  # a twenty-second, sixteenth round's start, held-out proportions; run untouched first
+    ("qa-user-w.jsonl", 120, 20, 27),  # a twenty-third, seventeenth round's start; evidence widened by the writer; run untouched first
 ])
 def test_later_writers_sets_are_valid_and_split_by_id(name: str, n: int, n_unanswerable: int, min_follow_ups: int):
     """Each later blind writer's set: valid against the corpus, every refusal labelled, follow-ups, split by id."""
