@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.intent import NOTICE_KIND, QUESTION_WORDS, Intent, read_intent
+from rag.intent import NOTICE_KIND, QUESTION_WORDS, Intent, read_intent, without_self_description
+from rag.textnorm import compact
 
 _LEADING_ANAPHOR = re.compile(
     r"^(?:那么|那|那这个|那个|这个|这项|这套|这些|这件?事|该|此|其|它们?的?|上述|以上|里[面头])"
@@ -88,13 +89,38 @@ def topic(question: str) -> str:
     naming = next((p for p in (first, *rest) if NOTICE_KIND.search(p) and not QUESTION_WORDS.search(p)), None)
     if rest and naming is not None:  # “我们厂想…，按国家服务型制造那个指导意见，土地用途要不要变更？”: the notice named
         return _BY.sub("", re.sub(r"\s+", "", naming.strip(_PUNCT)))
-    if rest and not QUESTION_WORDS.search(first) and len(first.strip(_PUNCT)) >= 2 and not first.startswith(_ASKER):
+    if (rest and not QUESTION_WORDS.search(first) and len(first.strip(_PUNCT)) >= 2 and not first.startswith(_ASKER)
+            and not _FILLER_CLAUSE.fullmatch(first.strip(_PUNCT))):
         return re.sub(r"\s+", "", first.strip(_PUNCT))
     asking = next((p for p in (first, *rest) if QUESTION_WORDS.search(p) and not p.startswith(_ASKER)), question)
     core = QUESTION_WORDS.sub(" ", asking).strip(_PUNCT)
     core = re.sub(r"\s+", "", core)
-    head, sep, _ = core.rpartition("的")
-    return head if sep and len(head) >= 2 else core
+    head, sep, tail = core.rpartition("的")
+    if sep and not _names_something(head):  # “杭州的算力券一年总共发多少？”: the thing after the place, not what is asked of it
+        head = f"{head}的{_ASKED_OF.split(tail, maxsplit=1)[0]}"
+    subject = head if sep else core
+    # “我们是外资企业，想在浙江设研发中心，省里的一次性奖励怎么算？”: what the asker wants is the subject too
+    parts = (first, *rest)
+    before = parts[: parts.index(asking)] if asking in parts else ()
+    said = [compact(p) for p in before if not p.startswith(_ASKER)]
+    return "，".join([*(p for p in said if len(p) >= 2 and not _FILLER_CLAUSE.fullmatch(p)), subject])
+
+
+_ASKER_SUBJECT = re.compile(r"^(?:我们|我|咱们?|本人)(?:公司|厂|店|单位)?的?")
+_ASKED_OF = re.compile(r"最晚|最迟|最多|最少|最高|一年|每年|单家|一家|每家|截止|总共|一共|能|可以|要|还[能要用有]|现在|是|有|具体|到底")
+_FILLER_CLAUSE = re.compile(r"顺便问一?下|再问一?下|问一?下|请问|另外|还有|对了|此外")
+
+
+_WHERE_WHEN = re.compile(r"去年|今年|明年|前年|当年|[省市县区]里|国家|全[省市国]|[省市县区]级?|年|[给在]")
+
+
+def _names_something(head: str) -> bool:
+    """Whether the attributive before a 的 names a subject, not only where or when (“杭州的算力券一年发多少？”: 杭州
+    is no topic, the 算力券 after it is)."""
+    asked = read_intent(head)
+    for name in (*asked.places, *asked.years):
+        head = head.replace(name, "")
+    return len(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", _WHERE_WHEN.sub("", head))) >= 2
 
 
 def history_topic(history: Sequence[tuple[str, str]]) -> str:
