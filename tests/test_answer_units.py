@@ -284,6 +284,11 @@ def test_intent_reads_what_is_asked() -> None:
     assert asked_term("老听人说315，315里的3和15到底指啥？") == "315"  # a name of digits alone, …
     # “在哪个网站报” asks a web address: a URL states it, a platform's name does not
     assert read_intent("科小评价在哪个网站报？").fact_kinds == ("web",) and "web" not in read_intent("在网站上公示了吗？").kinds
+    # a month asked: “每年” does not state one; a telephone asked: a platform to log into does not give one
+    assert read_intent("一般几月份开放申请？").fact_kinds == ("month",) and not states("每年“算力券”总额提升至2.5亿元", "month")
+    assert states("于 6 月、9 月分别安排第一轮评审", "month") and read_intent("几月几号截止？").fact_kinds == ("day",)
+    assert read_intent("有没有咨询电话或者联系人？").fact_kinds == ("phone",) and states("电话85257139、85257152", "phone")
+    assert not states("登录“科学技术部政务服务平台”,点击“办理入口”", "phone") and read_intent("能不能打电话提异议？").fact_kinds == ()
     assert states("(https://fuwu.most.gov.cn),选择…", "web") and not states("登录科学技术部政务服务平台", "web")
     assert asked_term("2023是什么？") is None and asked_term("补贴500万元是什么意思？") is None  # … not a year or an amount
     assert len(read_intent("外资研发中心落户杭州的话，杭州市里还有没有额外的配套奖励？").parts) == 1  # 还有没有 starts no part
@@ -505,6 +510,16 @@ def test_the_topic_of_a_long_question_is_the_clause_naming_a_notice() -> None:
     assert topic("省里评的第一批数字楼宇，名单是谁公示的？有意见的话找谁反映？") == "省里评的第一批数字楼宇"
 
 
+def test_the_topic_is_what_is_named_not_only_where_or_when_nor_who_asks() -> None:
+    """“杭州的算力券一年发多少？”: the place before the 的 is no subject, the 算力券 after it is; what the asker wants
+    (“想在浙江设研发中心”) is part of the subject, who the asker is (“我们是外资企业”) and a filler (“顺便问下”) are not."""
+    assert topic("杭州的算力券一年总共发多少？") == "杭州的算力券"
+    assert topic("2023年的稳岗返还和一次性扩岗补助截止到什么时候？") == "2023年的稳岗返还和一次性扩岗补助"
+    assert topic("省里支持个转企的那个实施意见文号是多少？") == "省里支持个转企"  # a subject before the 的: as before
+    assert topic("我们是外资企业,想在浙江设研发中心,省里的一次性奖励怎么算?").startswith("想在浙江设研发中心，省里的一次性奖励")
+    assert topic("顺便问下，国家科小评价2023年度申报截止是哪天？").startswith("国家科小评价2023年度")
+
+
 def test_a_question_naming_its_notice_needs_no_conversation() -> None:
     """A 这份/这个 in front of a notice named in the asker's own words points at that notice."""
     assert names_notice("这份成果转化的文件文号是多少？哪天发的？")
@@ -515,7 +530,7 @@ def test_a_question_naming_its_notice_needs_no_conversation() -> None:
     assert not names_notice("那创新联合体计划组建多少家？")  # 计划 as a verb
     assert not names_notice("有意见的话找谁反映？")  # an objection
     assert not names_notice("这套措施从什么时候开始执行,管到哪年?")  # 这套 points like 这个
-    assert condense_heuristic("这套措施管到哪年?", [("杭州的算力券一年总共发多少？", "")]) == "关于杭州，管到哪年？"
+    assert condense_heuristic("这套措施管到哪年?", [("杭州的算力券一年总共发多少？", "")]) == "关于杭州的算力券，管到哪年？"
 
 
 def test_any_question_can_be_read_as_a_follow_up_of_the_conversation_topic() -> None:

@@ -772,7 +772,7 @@ def not_found_text(question: str, clauses: Sequence[Clause], absent: Sequence[st
 
 
 _ASKED = {"grant": "具体补助或奖励金额", "grant_rate": "具体补助比例", "money": "具体金额或比例", "percent": "具体比例", "number": "具体数字", "score": "具体分数", "date": "具体日期或期限", "day": "具体日期",
-          "contact": "联系方式或地址", "web": "网址", "in_charge": "负责部门", "whom": "受理部门", "duration": "具体期限",
+          "month": "具体月份", "phone": "联系电话", "contact": "联系方式或地址", "web": "网址", "in_charge": "负责部门", "whom": "受理部门", "duration": "具体期限",
           "addressee": "发文范围", "list": "具体清单", "procedure": "具体办理流程", "condition": "相应条件", "yes_no": "明确规定",
           "docno": "文号", "issuer": "发文机关", "issued": "印发日期", "valid": "施行日期或有效期"}
 
