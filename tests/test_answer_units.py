@@ -287,6 +287,7 @@ def test_intent_reads_what_is_asked() -> None:
     # a month asked: “每年” does not state one; a telephone asked: a platform to log into does not give one
     assert read_intent("一般几月份开放申请？").fact_kinds == ("month",) and not states("每年“算力券”总额提升至2.5亿元", "month")
     assert states("于 6 月、9 月分别安排第一轮评审", "month") and read_intent("几月几号截止？").fact_kinds == ("day",)
+    assert not states("“一月一链”中小企业融资促进全国行活动", "month") and states("每年十二月底前报送", "month")  # a name
     assert read_intent("有没有咨询电话或者联系人？").fact_kinds == ("phone",) and states("电话85257139、85257152", "phone")
     assert not states("登录“科学技术部政务服务平台”,点击“办理入口”", "phone") and read_intent("能不能打电话提异议？").fact_kinds == ()
     assert states("(https://fuwu.most.gov.cn),选择…", "web") and not states("登录科学技术部政务服务平台", "web")
