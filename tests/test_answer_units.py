@@ -303,6 +303,7 @@ def test_intent_reads_what_is_asked() -> None:
     assert not read_intent("软件和信息服务收入多少？比上年涨了多少？").compare  # a growth rate, not a comparison
     assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays
     assert read_intent("省里给不给运营补助？一年多少？").fact_kinds == ("grant",)  # how much a year of a payment named
+    assert not states("对符合条件的按其近三年累计研发投入的5%给予奖励", "date") and states("三个月内完成", "date")
     assert read_intent("每个园区能拿多少激励资金？").fact_kinds == ("grant",)  # “32个园区” states a count, not a grant
     assert "grant" in read_intent("省里的奖励标准怎么算？").fact_kinds  # a rule for the amount: “给予奖励” states none
     # a code asked is no quantity: “GB/T 36073-2018” answers “标准号多少” though it states no count
