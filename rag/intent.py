@@ -202,7 +202,7 @@ def read_intent(question: str) -> Intent:
         kinds = tuple(k for k in kinds if k != "addressee")
     dated = _SHORT_YEAR.sub(r"20\1", compact(q))
     years = tuple(dict.fromkeys(_YEAR.findall(dated)))
-    parts = tuple(e for p in _PART_SPLIT.split(q) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3
+    parts = tuple(e for p in _PART_SPLIT.split(asked_in) if len(QUESTION_WORDS.sub("", p).strip(" ，,。")) >= 3
                   and not _EXCEPT.fullmatch(p.strip(" ，,。") + "，")  # “除了高企证书，还有哪些…”: not a part
                   for e in _each(p.strip(" ，,。")))
     asked = sum(len(_ASKS[k].findall(q)) for k in ("number", "date", "contact"))

@@ -294,6 +294,8 @@ def test_intent_reads_what_is_asked() -> None:
     assert asked_term("2023是什么？") is None and asked_term("补贴500万元是什么意思？") is None  # … not a year or an amount
     assert len(read_intent("外资研发中心落户杭州的话，杭州市里还有没有额外的配套奖励？").parts) == 1  # 还有没有 starts no part
     assert len(read_intent("申报截止是哪天？还有，要交几份材料？").parts) == 2
+    # a follow-up made standalone: the topic it is about is no part of what its first part asks
+    assert read_intent("关于个转企要不要先注销，原来的字号还能用吗？场地证明还要交吗？").parts == ("原来的字号还能用吗", "场地证明还要交吗")
     assert "list" in read_intent("追溯体系主要管哪几类？").kinds and not read_intent("主要管哪几类？").fact_kinds
     assert read_intent("高企认定要什么条件？另外补贴多少钱？").parts == ("高企认定要什么条件", "补贴多少钱")
     assert read_intent("小区里装电梯补多少？").places == ()  # 小区 is no place
