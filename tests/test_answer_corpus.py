@@ -589,6 +589,16 @@ def test_a_list_item_is_quoted_with_the_rule_that_introduces_the_list(answerer: 
     assert text.index("不受综合评价") < text.index("有效期内高新技术企业资格证书")
 
 
+def test_a_list_items_rule_is_quoted_from_its_document_when_it_was_not_retrieved(answerer: Answerer) -> None:
+    """“评分还非得到60分吗” retrieves the item (高企证书), not the clause before it that says what holding one does: the
+    answer takes that clause's closing unit from the item's document and quotes it first."""
+    question = "我们手上有有效期内的高企证书，评分还非得到60分吗？"
+    hits = answerer.retriever.retrieve(question).hits
+    assert not any(h.chunk.text.rstrip().endswith(":") and "直通车" in " ".join(h.chunk.heading_path) for h in hits[:5])
+    text = answerer.ask(question).text
+    assert "不受综合评价所得分值高低限制" in text and text.index("不受综合评价") < text.index("有效期内高新技术企业资格证书"), text
+
+
 def test_a_quoted_rule_ending_in_a_list_is_followed_by_the_item_that_fits(answerer: Answerer) -> None:
     """After a turn on the 60-point score, “没过期的高企证书，还要看这个分数吗” quotes the score rule and the one that
     lifts it, which ends in its list (“…可直接确认符合科技型中小企业条件:”): the item the asker holds follows it."""

@@ -354,7 +354,7 @@ class Answerer:
                                            lambda c, number=number: number(c).n, units))
             return merge_extracts(parts)
         return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses),
-                            lambda unit: self._steps(unit, clauses)))
+                            lambda unit: self._steps(unit, clauses), lambda unit: self._lead_in(unit, clauses)))
 
     @staticmethod
     def _carries_asked(ev: Evidence, extracted: Extract) -> bool:
@@ -439,6 +439,19 @@ class Answerer:
             units = quotable_units(c.text)[:1] if first_only else quotable_units(c.text)
             out += [Scored(number(c), i, u, unit.score, 0.0, 0.0, True, 0.0) for i, u in units]
         return out
+
+    def _lead_in(self, unit: Scored, clauses: list[Clause]) -> Scored | None:
+        """The closing unit of the clause before ``unit``'s in its document when that clause ends in a colon (it
+        introduces the list ``unit``'s clause holds); added to ``clauses``."""
+        chunk = unit.clause.chunk
+        before = [c for c in self.retriever.document_chunks(chunk.doc_id) if c.ordinal == chunk.ordinal - 1]
+        if not before or not before[0].text.rstrip().endswith(("：", ":")):
+            return None
+        units = quotable_units(before[0].text)
+        if not units:
+            return None
+        i, last = units[-1]
+        return Scored(_numbering(clauses, unit.clause)(before[0]), i, last, unit.score, 0.0, 0.0, True, 0.0)
 
     def _steps(self, unit: Scored, clauses: list[Clause]) -> list[Step]:
         """The steps of the procedure ``unit``'s clause belongs to, when a section above it is named as one (“二、公示程序”

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.intent import NOTICE_KIND, QUESTION_WORDS, Intent, read_intent, without_self_description
+from rag.intent import NOTICE_KIND, QUESTION_WORDS, Intent, read_intent
 from rag.textnorm import compact
 
 _LEADING_ANAPHOR = re.compile(
@@ -106,7 +106,6 @@ def topic(question: str) -> str:
     return "，".join([*(p for p in said if len(p) >= 2 and not _FILLER_CLAUSE.fullmatch(p)), subject])
 
 
-_ASKER_SUBJECT = re.compile(r"^(?:我们|我|咱们?|本人)(?:公司|厂|店|单位)?的?")
 _ASKED_OF = re.compile(r"最晚|最迟|最多|最少|最高|一年|每年|单家|一家|每家|截止|总共|一共|能|可以|要|还[能要用有]|现在|是|有|具体|到底")
 _FILLER_CLAUSE = re.compile(r"顺便问一?下|再问一?下|问一?下|请问|另外|还有|对了|此外")
 

@@ -111,20 +111,23 @@ Step = tuple[Sequence[Scored], Sequence[Scored]]  # a procedure's step: its head
 # the steps of the procedure a unit's section describes ([] when the unit is in no such section): see
 # :meth:`rag.answer.Answerer._steps`
 Steps = Callable[[Scored], Sequence[Step]]
+# the closing unit of the clause before an item's, when that clause introduces the item's list (ends in a colon)
+LeadIn = Callable[[Scored], "Scored | None"]
 
 
 def choose(
     scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None = None,
-    steps: Steps | None = None,
+    steps: Steps | None = None, lead_in: LeadIn | None = None,
 ) -> list[Scored]:
     """The units to quote for this kind of question (see the module docstring), an overlong one cut to where it
     states the fact asked (:func:`_focus`).
 
     ``next_items(unit)``: the units of the clauses that follow the unit's clause as items of the
     same list (its next siblings in the document), for a list whose items the chunker cut apart;
-    ``steps(unit)``: the steps of the procedure the unit's section describes.
+    ``steps(unit)``: the steps of the procedure the unit's section describes; ``lead_in(unit)``: the unit introducing
+    the list an item opens, from its document when it was not retrieved.
     """
-    chosen = _with_relaxed_rules(_choose(scored, intent, cfg, next_items, steps), scored)
+    chosen = _with_relaxed_rules(_choose(scored, intent, cfg, next_items, steps, lead_in), scored)
     return [_focus(s, intent, cfg.answer_chars) for s in chosen]
 
 
@@ -165,7 +168,7 @@ def _shared_run(a: str, b: str) -> int:
 
 def _choose(
     scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None,
-    steps: Steps | None,
+    steps: Steps | None, lead_in: LeadIn | None = None,
 ) -> list[Scored]:
     if not scored:
         return []
@@ -204,7 +207,7 @@ def _choose(
         if _length(chosen) + len(s.sentence) > cfg.answer_chars or _too_many_clauses(chosen, s, cfg):
             continue
         chosen.append(s)
-    intro = _introduction(scored, best)
+    intro = _introduction(scored, best, lead_in)
     if intro is not None and intro not in chosen:  # “1.企业拥有…证书” is one of the cases the rule before it names
         chosen.insert(chosen.index(best), intro)
     for lead in list(chosen):  # and a rule ending in the list it names (“…符合下列条件中的一项,…:”) gets its best item
@@ -253,15 +256,18 @@ def labelled_row(scored: Sequence[Scored], best: Scored, places: Sequence[str]) 
     return [s for s in rows if s.index < row.index and not _NUMBER_CELL.search(s.sentence)][-HEADER_ROWS:] + [row]
 
 
-def _introduction(scored: Sequence[Scored], item: Scored) -> Scored | None:
+def _introduction(scored: Sequence[Scored], item: Scored, lead_in: LeadIn | None = None) -> Scored | None:
     """The unit introducing the list ``item`` opens (“…若同时符合下列条件中的一项,不受综合评价所得分值高低限制…:”,
-    the last unit of the clause before it in its document, ending in a colon), when that clause was retrieved too."""
+    the last unit of the clause before it in its document, ending in a colon): the scored one when that clause was
+    retrieved too, else ``lead_in``'s (“有高企证书还要60分吗” finds the item, and the rule it answers by is before it)."""
     chunk = item.clause.chunk
     if item.index != 0 or not _ITEM_NUMBER.match(item.sentence.strip()):
         return None
     before = [s for s in scored if s.clause.chunk.doc_id == chunk.doc_id and s.clause.chunk.ordinal == chunk.ordinal - 1]
     last = max(before, key=lambda s: s.index, default=None)
-    return last if last is not None and last.clause.chunk.text.rstrip().endswith(("：", ":")) else None
+    if last is None:
+        return lead_in(item) if lead_in is not None else None
+    return last if last.clause.chunk.text.rstrip().endswith(("：", ":")) else None
 
 
 def _introduced(scored: Sequence[Scored], lead: Scored) -> Scored | None:
