@@ -84,7 +84,10 @@ _ASKER = ("我", "咱", "本公司", "本单位")  # “我们做跨境电商的
 def topic(question: str) -> str:
     """The subject of a question: a leading phrase that asks nothing (“那个意见，文号多少、哪天发的？”),
     else the attributive before the last 的 of the content words of its first asking clause (“…实施意见文号是
-    多少？哪个部门发的？”: what the later clauses ask is no part of the subject)."""
+    多少？哪个部门发的？”: what the later clauses ask is no part of the subject), and the thing after it when the
+    attributive names only where or when (“杭州的算力券一年发多少？”: 杭州的算力券), behind what the asker says they
+    did or want before asking (“…，想在浙江设研发中心，省里的一次性奖励怎么算？”); not who they are (我们是…) nor a
+    filler (顺便问下)."""
     first, *rest = [p for p in _CLAUSE.split(question) if p.strip(_PUNCT)] or [question]
     naming = next((p for p in (first, *rest) if NOTICE_KIND.search(p) and not QUESTION_WORDS.search(p)), None)
     if rest and naming is not None:  # “我们厂想…，按国家服务型制造那个指导意见，土地用途要不要变更？”: the notice named
