@@ -589,6 +589,14 @@ def test_a_list_item_is_quoted_with_the_rule_that_introduces_the_list(answerer: 
     assert text.index("不受综合评价") < text.index("有效期内高新技术企业资格证书")
 
 
+def test_places_compared_in_one_notice_are_each_answered_from_it(answerer: Answerer) -> None:
+    """“宁波、温州、嘉兴各自主攻什么方向？” compares places, not notices: each city's own sentence of the one notice
+    that names all three, not another notice's 嘉兴科技城 in place of one of them."""
+    answer = answerer.ask("宁波、温州、嘉兴三地在信息服务业上各自主攻什么方向？")
+    assert all(w in answer.text for w in ("嵌入式软件", "国际云软件谷", "长三角软件交付基地")), answer.text
+    assert len({c.chunk.doc_id for c in answer.citations}) == 1, answer.citations
+
+
 def test_a_list_items_rule_is_quoted_from_its_document_when_it_was_not_retrieved(answerer: Answerer) -> None:
     """“评分还非得到60分吗” retrieves the item (高企证书), not the clause before it that says what holding one does: the
     answer takes that clause's closing unit from the item's document and quotes it first."""

@@ -387,7 +387,10 @@ def _one_per_group(
     """A comparison quotes the best unit of each of the two best documents; a multi-part question
     the best unit for each part (scored by the part's own bigrams and kind)."""
     chosen: list[Scored] = [scored[0]]
-    if intent.compare:
+    # “宁波、温州、嘉兴各自主攻什么方向？”: places compared, each a part, are found by their parts in one notice
+    per_place = len(intent.parts) > 1 and all(read_intent(part).places and not NOTICE_KIND.search(part)
+                                              for part in intent.parts)
+    if intent.compare and not per_place:
         first = scored[0].clause.chunk.doc_id
         other = [s for s in scored[1:] if s.clause.chunk.doc_id != first]
         # the other notice's best unit stating the kind asked, else one as close to the words asked as the best
