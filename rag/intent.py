@@ -542,6 +542,17 @@ def outside_series(years: Sequence[str], text: str) -> bool:
             and all(int(y) > max(stated) or int(y) < min(stated) for y in years))
 
 
+def rate_put(question: str, intent: Intent) -> tuple[str, ...]:
+    """``("percent",)`` when ``question`` asks only yes or no of a share it puts (“加计扣除能按100%扣吗？”): a clause
+    stating no share does not answer it, however it matches the words; else ``()``."""
+    if set(intent.kinds) != {"yes_no"} or len(intent.parts) > 1:
+        return ()
+    return ("percent",) if _RATE_PUT.search(fold(question)) else ()
+
+
+_RATE_PUT = re.compile(r"\d\s*%|百分之[一二三四五六七八九十百\d]+")  # a share in figures (“分一半” is how much is sold)
+
+
 def leaves_open(sentence: str, intent: Intent, question: str = "") -> bool:
     """Whether ``sentence`` leaves the figure asked open (“一定比例”) and states none of the kind asked, or
     ``question`` repeats its open phrase: “说按研发费用的“一定比例”奖励，比例是多少？” asks the open figure

@@ -12,7 +12,7 @@ from rag.answer.answerability import FEATURES, AnswerabilityModel, auc, fit, sib
 from rag.lexical import PolicyTokenizer
 from rag.intent import (asked_term, asker_offices, asks_doc_number, asks_province, asks_validity, defines, leaves_open, only_as_status, other_edition,
                         other_grade, outside_series, per_recipient_unstated, target_for_threshold, without_field_asks,
-                        question_bigrams, read_intent, record_answers, states)
+                        question_bigrams, rate_put, read_intent, record_answers, states)
 from rag.answer.condense import as_follow_up, condense_heuristic, is_follow_up, names_notice, opens_as_follow_up, topic
 from rag.answer.context import Clause, format_clause, pack
 from rag.answer.extractive import (
@@ -306,6 +306,9 @@ def test_intent_reads_what_is_asked() -> None:
     assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays
     assert read_intent("省里给不给运营补助？一年多少？").fact_kinds == ("grant",)  # how much a year of a payment named
     assert not states("对符合条件的按其近三年累计研发投入的5%给予奖励", "date") and states("三个月内完成", "date")
+    # a yes/no on a share the asker puts is answered only by a clause stating a share
+    assert rate_put("加计扣除能按100%扣吗？", read_intent("加计扣除能按100%扣吗？")) == ("percent",)
+    assert rate_put("土地分一半卖给别人，能分割转让吗？", read_intent("土地分一半卖给别人，能分割转让吗？")) == ()
     assert read_intent("每个园区能拿多少激励资金？").fact_kinds == ("grant",)  # “32个园区” states a count, not a grant
     assert "grant" in read_intent("省里的奖励标准怎么算？").fact_kinds  # a rule for the amount: “给予奖励” states none
     # a code asked is no quantity: “GB/T 36073-2018” answers “标准号多少” though it states no count

@@ -41,7 +41,8 @@ from rag.answer.extractive import (Extract, Scored, Step, choose, cites_named, l
                                   record_holds, score_units, title_match, unrecorded_units)
 from rag.intent import (Intent, asker_offices, asks_doc_number, defines, leaves_open, only_as_status, other_edition,
                         other_grade, outside_series, payment_unnamed, per_recipient_unstated, programme_unnamed,
-                        read_intent, record_answers, states, target_for_threshold, without_self_description)
+                        rate_put, read_intent, record_answers, states, target_for_threshold,
+                        without_self_description)
 from rag.answer.llm import backend_name, describe_error, fill, load_prompt
 from rag.answer.validity import validity_lines
 from rag.answer.verify import verify
@@ -359,9 +360,10 @@ class Answerer:
     @staticmethod
     def _carries_asked(ev: Evidence, extracted: Extract) -> bool:
         """Whether a quoted answer states a fact of a kind asked (an amount, a date, a share, a score …), as an answer
-        must: the clauses judged answerable may hold it in a unit the quote leaves out.  A record answer names its
-        fields itself.  On the twenty sets' dev parts, three answers quoted none, all to unanswerable questions."""
-        kinds = ev.intent.fact_kinds
+        must: the clauses judged answerable may hold it in a unit the quote leaves out; so too a share a yes/no
+        question puts (:func:`rate_put`: “能按100%扣吗？”).  A record answer names its fields itself.  On the twenty
+        sets' dev parts, three answers quoted none, all to unanswerable questions."""
+        kinds = ev.intent.fact_kinds or rate_put(ev.standalone, ev.intent)
         if not kinds or (ev.intent.meta and ev.records):
             return True
         quotes = extracted.quotes
@@ -373,7 +375,8 @@ class Answerer:
             of = {c.n: {c.chunk.doc_id, c.chunk.parent_id} for c in ev.clauses}
             quotes = {n: q for n, q in quotes.items() if family & of.get(n, set())}
         quoted = "".join(quotes.values())
-        return any(states(quoted, kind, ev.intent.said) for kind in kinds)
+        said = ev.intent.said if ev.intent.fact_kinds else ()  # the share put is answered by the clause stating it
+        return any(states(quoted, kind, said) for kind in kinds)
 
     def _named_records(
         self, query: str, top: Sequence[Clause], clauses: list[Clause], filters: Any,
