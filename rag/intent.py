@@ -130,7 +130,7 @@ _COMPARE = re.compile(r"分别|各自|各是|对比|比较|区别|不同|差别|
                       r"[和跟与][^，,。？?；;！!]{1,20}比(?!上年|去年|前年|上一年|往年)")
 # “多少家民营跨国公司和领航企业”: one question word, two things counted
 _JOINED = re.compile(r"(?:多少|几)[^？?，,。；;]{0,12}[和与及、][^？?，,。；;]{1,12}")
-_TOPIC = re.compile(r"^关于[^，,？?。]{1,60}[，,]")
+_TOPIC = re.compile(r"^关于[^，,？?。]{1,80}[，,]")
 _EXCEPT = re.compile(r"(?:^|(?<=[，,。？?]))除了[^，,？?。]{1,30}[，,]")  # “除了高企证书，…”: what the asker already has is not asked
 # a notice named by its kind (“那份指导意见”, “去杠杆行动方案”): what a follow-up's topic is, where a question naming
 # two notices divides; “有意见/提意见” is an objection, not a 意见

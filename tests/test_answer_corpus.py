@@ -589,6 +589,13 @@ def test_a_list_item_is_quoted_with_the_rule_that_introduces_the_list(answerer: 
     assert text.index("不受综合评价") < text.index("有效期内高新技术企业资格证书")
 
 
+def test_each_kind_of_fact_asked_is_quoted_from_the_clause(answerer: Answerer) -> None:
+    """“打哪个电话找谁？” asks an office and a phone: the 公示's “可向我厅反映” names the office, and its contact line,
+    a unit of the same clause, gives the phone."""
+    text = answerer.ask("2023年省级未来工厂认定名单公示了，对名单有异议打哪个电话找谁？").text
+    assert "向我厅反映" in text and "0571-87056296" in text, text
+
+
 def test_places_compared_in_one_notice_are_each_answered_from_it(answerer: Answerer) -> None:
     """“宁波、温州、嘉兴各自主攻什么方向？” compares places, not notices: each city's own sentence of the one notice
     that names all three, not another notice's 嘉兴科技城 in place of one of them."""

@@ -524,8 +524,11 @@ def test_the_topic_is_what_is_named_not_only_where_or_when_nor_who_asks() -> Non
     assert topic("杭州的算力券一年总共发多少？") == "杭州的算力券"
     assert topic("2023年的稳岗返还和一次性扩岗补助截止到什么时候？") == "2023年的稳岗返还和一次性扩岗补助"
     assert topic("省里支持个转企的那个实施意见文号是多少？") == "省里支持个转企"  # a subject before the 的: as before
-    assert topic("我们是外资企业,想在浙江设研发中心,省里的一次性奖励怎么算?").startswith("想在浙江设研发中心，省里的一次性奖励")
+    assert topic("我们是外资企业,想在浙江设研发中心,省里的一次性奖励怎么算?").startswith("想在浙江设研发中心 省里的一次性奖励")
     assert topic("顺便问下，国家科小评价2023年度申报截止是哪天？").startswith("国家科小评价2023年度")
+    # what the asker applied for is the subject (“我们厂报了…”); the topic holds no comma, which ends “关于<topic>，”
+    reported = topic("我们厂报了2023年省级未来工厂/智能工厂,听说名单在公示了,公示到哪天截止?")
+    assert reported.startswith("报了2023年省级未来工厂") and "，" not in reported and "," not in reported
 
 
 def test_a_question_naming_its_notice_needs_no_conversation() -> None:

@@ -86,8 +86,9 @@ def topic(question: str) -> str:
     else the attributive before the last 的 of the content words of its first asking clause (“…实施意见文号是
     多少？哪个部门发的？”: what the later clauses ask is no part of the subject), and the thing after it when the
     attributive names only where or when (“杭州的算力券一年发多少？”: 杭州的算力券), behind what the asker says they
-    did or want before asking (“…，想在浙江设研发中心，省里的一次性奖励怎么算？”); not who they are (我们是…) nor a
-    filler (顺便问下)."""
+    did or want before asking (“我们厂报了2023年省级未来工厂，…”, “…，想在浙江设研发中心，省里的一次性奖励怎么
+    算？”); not who they are (我们是…) nor a filler (顺便问下).  Its pieces are joined by spaces: a comma ends the
+    “关于<topic>，” a follow-up is made standalone with."""
     first, *rest = [p for p in _CLAUSE.split(question) if p.strip(_PUNCT)] or [question]
     naming = next((p for p in (first, *rest) if NOTICE_KIND.search(p) and not QUESTION_WORDS.search(p)), None)
     if rest and naming is not None:  # “我们厂想…，按国家服务型制造那个指导意见，土地用途要不要变更？”: the notice named
@@ -105,11 +106,13 @@ def topic(question: str) -> str:
     # “我们是外资企业，想在浙江设研发中心，省里的一次性奖励怎么算？”: what the asker wants is the subject too
     parts = (first, *rest)
     before = parts[: parts.index(asking)] if asking in parts else ()
-    said = [compact(p) for p in before if not p.startswith(_ASKER)]
-    return "，".join([*(p for p in said if len(p) >= 2 and not _FILLER_CLAUSE.fullmatch(p)), subject])
+    said = [_ASKER_DID.sub("", compact(p)) for p in before if not p.startswith(_ASKER) or _ASKER_DID.match(compact(p))]
+    return " ".join([*(p for p in said if len(p) >= 2 and not _FILLER_CLAUSE.fullmatch(p)), subject])  # no comma: “关于…，” ends it
 
 
 _ASKED_OF = re.compile(r"最晚|最迟|最多|最少|最高|一年|每年|单家|一家|每家|截止|总共|一共|能|可以|要|还[能要用有]|现在|是|有|具体|到底")
+# what the asker applied for or took part in (“我们厂报了2023年省级未来工厂”): the programme is the subject
+_ASKER_DID = re.compile(r"^(?:我们|我|咱们?)(?:公司|厂|企业|单位|园区)?(?=(?:已经|去年|今年)?(?:申?报了|申请了|参加了|投保了|评上了|入选了))")
 _FILLER_CLAUSE = re.compile(r"顺便问一?下|再问一?下|问一?下|请问|另外|还有|对了|此外")
 
 

@@ -127,8 +127,23 @@ def choose(
     ``steps(unit)``: the steps of the procedure the unit's section describes; ``lead_in(unit)``: the unit introducing
     the list an item opens, from its document when it was not retrieved.
     """
-    chosen = _with_relaxed_rules(_choose(scored, intent, cfg, next_items, steps, lead_in), scored)
+    chosen = _with_kinds_stated(_with_relaxed_rules(_choose(scored, intent, cfg, next_items, steps, lead_in), scored),
+                                scored, intent)
     return [_focus(s, intent, cfg.answer_chars) for s in chosen]
+
+
+def _with_kinds_stated(chosen: list[Scored], scored: Sequence[Scored], intent: Intent) -> list[Scored]:
+    """``chosen`` with, for each kind of fact a question asks of several (“打哪个电话找谁？”: a phone and an office)
+    that no chosen unit states, the best-scored unit of the first chosen one's clause that states it."""
+    if len(intent.fact_kinds) < 2 or not chosen:
+        return chosen
+    out = list(chosen)
+    for kind in intent.fact_kinds:
+        if not any(states(s.sentence, kind, intent.said) for s in out):
+            stating = next((s for s in scored if s.clause.n == chosen[0].clause.n and s not in out
+                            and states(s.sentence, kind, intent.said)), None)
+            out += [stating] if stating is not None else []
+    return out
 
 
 # a unit that lowers a threshold for some (“…专精特新…的制造业企业…申报门槛降低至500万(含)”), and how much of the
