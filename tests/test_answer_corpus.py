@@ -614,6 +614,14 @@ def test_a_list_items_rule_is_quoted_from_its_document_when_it_was_not_retrieved
     assert "不受综合评价所得分值高低限制" in text and text.index("不受综合评价") < text.index("有效期内高新技术企业资格证书"), text
 
 
+def test_a_quoted_rule_ending_in_a_list_gets_its_item_from_the_document_when_it_was_not_retrieved(
+        answerer: Answerer) -> None:
+    """“已经是高企了，还要卡综合评分吗” quotes the 60-point rule and the 直通车 rule ending in its list; the list's chunk
+    was not retrieved, so its item that fits (the 高企 certificate) is scored from the document and follows."""
+    text = answerer.ask("我们已经是高企了,评科小还要卡那个综合评分吗?").text
+    assert "不受综合评价所得分值高低限制" in text and "有效期内高新技术企业资格证书" in text, text
+
+
 def test_a_quoted_rule_ending_in_a_list_is_followed_by_the_item_that_fits(answerer: Answerer) -> None:
     """After a turn on the 60-point score, “没过期的高企证书，还要看这个分数吗” quotes the score rule and the one that
     lifts it, which ends in its list (“…可直接确认符合科技型中小企业条件:”): the item the asker holds follows it."""

@@ -355,7 +355,8 @@ class Answerer:
                                            lambda c, number=number: number(c).n, units))
             return merge_extracts(parts)
         return quote(choose(ev.scored, ev.intent, self.cfg.answer, lambda unit: self._next_items(unit, clauses),
-                            lambda unit: self._steps(unit, clauses), lambda unit: self._lead_in(unit, clauses)))
+                            lambda unit: self._steps(unit, clauses), lambda unit: self._lead_in(unit, clauses),
+                            lambda unit: self._item_after(unit, clauses, ev.standalone, ev.intent)))
 
     @staticmethod
     def _carries_asked(ev: Evidence, extracted: Extract) -> bool:
@@ -455,6 +456,19 @@ class Answerer:
             return None
         i, last = units[-1]
         return Scored(_numbering(clauses, unit.clause)(before[0]), i, last, unit.score, 0.0, 0.0, True, 0.0)
+
+    def _item_after(self, lead: Scored, clauses: list[Clause], question: str, intent: Intent) -> Scored | None:
+        """The unit of the clause after ``lead``'s in its document that best fits ``question`` (the item of the list a
+        lead-in introduces that the asker means); that clause is added to ``clauses``."""
+        chunk = lead.clause.chunk
+        after = [c for c in self.retriever.document_chunks(chunk.doc_id) if c.ordinal == chunk.ordinal + 1]
+        if not after:
+            return None
+        clause = _numbering(clauses, lead.clause)(after[0])
+        qvec = self.embedder.embed_queries([fold(question)])[0]
+        scored = score_units(question, qvec, intent, [clause], self.retriever.unit_vectors, self.cfg.answer,
+                             self.retriever.aliases(question))
+        return scored[0] if scored else None
 
     def _steps(self, unit: Scored, clauses: list[Clause]) -> list[Step]:
         """The steps of the procedure ``unit``'s clause belongs to, when a section above it is named as one (“二、公示程序”

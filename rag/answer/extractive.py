@@ -111,13 +111,14 @@ Step = tuple[Sequence[Scored], Sequence[Scored]]  # a procedure's step: its head
 # the steps of the procedure a unit's section describes ([] when the unit is in no such section): see
 # :meth:`rag.answer.Answerer._steps`
 Steps = Callable[[Scored], Sequence[Step]]
-# the closing unit of the clause before an item's, when that clause introduces the item's list (ends in a colon)
+# the closing unit of the clause before an item's, when that clause introduces the item's list (ends in a colon);
+# and the best unit of the clause after a lead-in's (the list it introduces)
 LeadIn = Callable[[Scored], "Scored | None"]
 
 
 def choose(
     scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None = None,
-    steps: Steps | None = None, lead_in: LeadIn | None = None,
+    steps: Steps | None = None, lead_in: LeadIn | None = None, item_after: LeadIn | None = None,
 ) -> list[Scored]:
     """The units to quote for this kind of question (see the module docstring), an overlong one cut to where it
     states the fact asked (:func:`_focus`).
@@ -125,10 +126,11 @@ def choose(
     ``next_items(unit)``: the units of the clauses that follow the unit's clause as items of the
     same list (its next siblings in the document), for a list whose items the chunker cut apart;
     ``steps(unit)``: the steps of the procedure the unit's section describes; ``lead_in(unit)``: the unit introducing
-    the list an item opens, from its document when it was not retrieved.
+    the list an item opens, and ``item_after(unit)`` the best item of the list a lead-in introduces, each from its
+    document when it was not retrieved.
     """
-    chosen = _with_kinds_stated(_with_relaxed_rules(_choose(scored, intent, cfg, next_items, steps, lead_in), scored),
-                                scored, intent)
+    chosen = _choose(scored, intent, cfg, next_items, steps, lead_in, item_after)
+    chosen = _with_kinds_stated(_with_relaxed_rules(chosen, scored), scored, intent)
     return [_focus(s, intent, cfg.answer_chars) for s in chosen]
 
 
@@ -183,7 +185,7 @@ def _shared_run(a: str, b: str) -> int:
 
 def _choose(
     scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None,
-    steps: Steps | None, lead_in: LeadIn | None = None,
+    steps: Steps | None, lead_in: LeadIn | None = None, item_after: LeadIn | None = None,
 ) -> list[Scored]:
     if not scored:
         return []
@@ -226,7 +228,7 @@ def _choose(
     if intro is not None and intro not in chosen:  # “1.企业拥有…证书” is one of the cases the rule before it names
         chosen.insert(chosen.index(best), intro)
     for lead in list(chosen):  # and a rule ending in the list it names (“…符合下列条件中的一项,…:”) gets its best item
-        item = _introduced(scored, lead)
+        item = _introduced(scored, lead, item_after)
         if item is not None and item not in chosen and _length(chosen) + len(item.sentence) <= cfg.answer_chars:
             chosen.insert(chosen.index(lead) + 1, item)
     if len(best.sentence.strip()) < cfg.min_quote_chars:  # a short unit rarely carries a clause's whole point:
@@ -285,14 +287,16 @@ def _introduction(scored: Sequence[Scored], item: Scored, lead_in: LeadIn | None
     return last if last.clause.chunk.text.rstrip().endswith(("：", ":")) else None
 
 
-def _introduced(scored: Sequence[Scored], lead: Scored) -> Scored | None:
+def _introduced(scored: Sequence[Scored], lead: Scored, item_after: LeadIn | None = None) -> Scored | None:
     """The best-scored item of the list a clause's closing unit introduces (“…若同时符合下列条件中的一项,…:”): a unit
-    of the next clause of its document, when that clause was retrieved too (the chunker cut between them)."""
+    of the next clause of its document (the chunker cut between them), scored when that clause was retrieved too,
+    else ``item_after``'s."""
     chunk = lead.clause.chunk
     if not lead.sentence.rstrip().endswith(("：", ":")) or not chunk.text.rstrip().endswith(lead.sentence.strip()):
         return None
-    return next((s for s in scored if s.clause.chunk.doc_id == chunk.doc_id
-                 and s.clause.chunk.ordinal == chunk.ordinal + 1), None)
+    found = next((s for s in scored if s.clause.chunk.doc_id == chunk.doc_id
+                  and s.clause.chunk.ordinal == chunk.ordinal + 1), None)
+    return found if found is not None or item_after is None else item_after(lead)
 
 
 # a rule that excludes (“用户单位为关联企业及贸易商的,不得提出保费补贴申请”): close to a 能不能 question, it may be the answer
