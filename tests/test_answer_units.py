@@ -305,6 +305,7 @@ def test_intent_reads_what_is_asked() -> None:
     assert not read_intent("软件和信息服务收入多少？比上年涨了多少？").compare  # a growth rate, not a comparison
     assert read_intent("每个项目政府能补多少钱？").fact_kinds == ("grant",)  # money the government pays
     assert read_intent("省里给不给运营补助？一年多少？").fact_kinds == ("grant",)  # how much a year of a payment named
+    assert "list" in read_intent("具体是哪五个部门？").kinds and "list" in read_intent("能打哪两个电话？").kinds
     assert not states("对符合条件的按其近三年累计研发投入的5%给予奖励", "date") and states("三个月内完成", "date")
     # a yes/no on a share the asker puts is answered only by a clause stating a share
     assert rate_put("加计扣除能按100%扣吗？", read_intent("加计扣除能按100%扣吗？")) == ("percent",)
