@@ -426,7 +426,7 @@ _TIME_KINDS = frozenset({"date", "day", "month", "duration"})
 # a figure asked per recipient (“一家企业最多能用多少”, “单个项目封顶多少”), not per year or in total …
 _PER_RECIPIENT = re.compile(r"(?:每|单)(?:个|家|户|名)(?:[^，,？?。]{0,4}?)(?:企业|项目|园区|试点|县)|一家企业|一个企业|每户|每人|一户")
 # … which a sentence states only with a per-unit word or a cap (“每家企业每年…不超过800万元”)
-_PER_STATED = re.compile(r"每|单个|单家|单项|单支|单户|最高|不超过|上限|封顶|最多|以内|户均|人均")
+_PER_STATED = re.compile(r"每(?:[家个户名项位人所]|企业|项目|园区|试点)|单个|单家|单项(?!冠军)|单支|单户|最高|不超过|上限|封顶|最多|以内|户均|人均")
 
 
 def per_recipient_unstated(question: str, intent: Intent, sentence: str) -> bool:

@@ -716,6 +716,11 @@ def test_a_figure_asked_per_recipient_is_not_stated_by_a_total() -> None:
     assert not per_recipient_unstated(q, read_intent(q), "单家企业每年“算力券”申领不超过800万元。")
     yearly = "十四五期间浙江财政科技投入每年要增长多少？"  # per year, not per recipient
     assert not per_recipient_unstated(yearly, read_intent(yearly), "财政科技投入年均增长15%以上。")
+    # a size per fund (每支基金) or a programme's name (单项冠军) is no figure per project
+    project = "单个项目最多投多少？"
+    assert per_recipient_unstated(project, read_intent(project), "设立1 支“专精特新”母基金,每支基金规模不低于 100 亿元")
+    assert per_recipient_unstated(project, read_intent(project), "力争每年新增制造业单项冠军企业20 家")
+    assert not per_recipient_unstated(project, read_intent(project), "对每个项目给予不超过500万元的补助")
 
 
 def test_the_province_asked_as_a_level_of_government() -> None:
