@@ -596,6 +596,13 @@ def test_each_kind_of_fact_asked_is_quoted_from_the_clause(answerer: Answerer) -
     assert "向我厅反映" in text and "0571-87056296" in text, text
 
 
+def test_who_carries_out_a_measure_is_its_closing_parenthesis(answerer: Answerer) -> None:
+    """“这条是哪个部门负责的？” of a measure of the 稳外贸 意见: the measure ends “(省国税局负责)”, which answers it
+    however weakly the question's words match the clause."""
+    answer = answerer.ask("稳外贸意见里说要加快出口退税、搞无纸化,这条是哪个部门负责的?")
+    assert answer.outcome == "answered" and "省国税局负责" in answer.text, answer.text
+
+
 def test_places_compared_in_one_notice_are_each_answered_from_it(answerer: Answerer) -> None:
     """“宁波、温州、嘉兴各自主攻什么方向？” compares places, not notices: each city's own sentence of the one notice
     that names all three, not another notice's 嘉兴科技城 in place of one of them."""

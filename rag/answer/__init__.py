@@ -215,6 +215,9 @@ class Answerer:
                     leaves_open(s.sentence, intent, result.query) for s in scored[:3] if s.lexical >= scored[0].lexical):
                 assessment = dataclasses.replace(assessment, outcome=NOT_STATED)  # “按…的一定比例给予奖励”: no figure
             one_part = not intent.compare and len(intent.parts) == 1
+            if (gate and assessment.outcome != ANSWERED and intent.fact_kinds == ("in_charge",) and scored
+                    and _RESPONSIBLE.search(scored[0].clause.chunk.text)):
+                assessment = dataclasses.replace(assessment, outcome=ANSWERED)  # “这条是哪个部门负责的？” of “(省国税局负责)”
             if gate and assessment.outcome != ANSWERED and record is not None and not intent.fact_kinds:
                 # only fields of the record asked: the record answers, however its clauses match the wording
                 # (“这个守重的通知是哪个部门发的？” finds the notice by its name, not by any clause)
@@ -630,6 +633,8 @@ class Answerer:
 # a notice asked about as the one another was issued under, or a national one it cites; a standard's number
 _UNDER = re.compile(r"根据|依据|依照|按照?(?:哪|什么|啥)|落实|贯彻|上位|国家|国标|标准")
 _STEPS_SECTION = re.compile(r"程序|流程|步骤|环节")  # a section whose sub-sections are a procedure's steps (“二、申报程序”)
+# a measure's closing parenthesis naming who carries it out (“(省国税局负责)”, “(责任单位:省科技厅、…)”)
+_RESPONSIBLE = re.compile(r"[(（](?:责任单位[:：][^()（）]+|[^()（）]+(?:负责|牵头))[)）]")
 _FIRST_ITEM = re.compile(r"\s*(?:[(（]1[)）]|1[.、．](?!\d)|①)")  # “(1)”, “1.”, “①”: the first item of a list
 
 

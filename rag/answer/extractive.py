@@ -135,9 +135,10 @@ def choose(
 
 
 def _with_kinds_stated(chosen: list[Scored], scored: Sequence[Scored], intent: Intent) -> list[Scored]:
-    """``chosen`` with, for each kind of fact a question asks of several (“打哪个电话找谁？”: a phone and an office)
-    that no chosen unit states, the best-scored unit of the first chosen one's clause that states it."""
-    if len(intent.fact_kinds) < 2 or not chosen:
+    """``chosen`` with, for each kind of fact asked (“打哪个电话找谁？”: a phone and an office; “这条是哪个部门负责的？”:
+    the “(省国税局负责)” closing the measure) that no chosen unit states, the best-scored unit of the first chosen
+    one's clause that states it."""
+    if not intent.fact_kinds or not chosen:
         return chosen
     out = list(chosen)
     for kind in intent.fact_kinds:
