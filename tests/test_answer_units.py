@@ -170,7 +170,9 @@ def test_an_overlong_best_unit_gives_way_to_a_close_one_that_fits() -> None:
     assert len(preamble) > cfg.answer_chars
     assert [u.index for u in choose(units, read_intent("收到钱以后多久要拨到企业？"), cfg)] == [1]
     far = [units[0], Scored(clause, 1, units[1].sentence, 0.593 - 2 * cfg.keep_margin, 0.8, 0.1, True, 0.0)]
-    assert [u.index for u in choose(far, read_intent("收到钱以后多久要拨到企业？"), cfg)] == [0]  # not close: kept
+    # not close: the preamble is kept, and the unit of its clause stating the length asked follows it
+    assert [u.index for u in choose(far, read_intent("收到钱以后多久要拨到企业？"), cfg)] == [0, 1]
+    assert [u.index for u in choose(far, read_intent("资金拨付的文件叫什么？"), cfg)] == [0]  # no kind asked: kept alone
 
 
 def test_an_overlong_unit_is_quoted_from_where_it_states_the_fact_asked() -> None:
