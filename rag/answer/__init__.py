@@ -447,27 +447,30 @@ class Answerer:
             out += [Scored(number(c), i, u, unit.score, 0.0, 0.0, True, 0.0) for i, u in units]
         return out
 
+    def _beside(self, chunk: Chunk, offset: int) -> Chunk | None:
+        """The chunk ``offset`` places after ``chunk`` in its document (before it when negative), if any."""
+        return next((c for c in self.retriever.document_chunks(chunk.doc_id) if c.ordinal == chunk.ordinal + offset),
+                    None)
+
     def _lead_in(self, unit: Scored, clauses: list[Clause]) -> Scored | None:
         """The closing unit of the clause before ``unit``'s in its document when that clause ends in a colon (it
         introduces the list ``unit``'s clause holds); added to ``clauses``."""
-        chunk = unit.clause.chunk
-        before = [c for c in self.retriever.document_chunks(chunk.doc_id) if c.ordinal == chunk.ordinal - 1]
-        if not before or not before[0].text.rstrip().endswith(("：", ":")):
+        before = self._beside(unit.clause.chunk, -1)
+        if before is None or not before.text.rstrip().endswith(("：", ":")):
             return None
-        units = quotable_units(before[0].text)
+        units = quotable_units(before.text)
         if not units:
             return None
         i, last = units[-1]
-        return Scored(_numbering(clauses, unit.clause)(before[0]), i, last, unit.score, 0.0, 0.0, True, 0.0)
+        return Scored(_numbering(clauses, unit.clause)(before), i, last, unit.score, 0.0, 0.0, True, 0.0)
 
     def _item_after(self, lead: Scored, clauses: list[Clause], question: str, intent: Intent) -> Scored | None:
         """The unit of the clause after ``lead``'s in its document that best fits ``question`` (the item of the list a
         lead-in introduces that the asker means); that clause is added to ``clauses``."""
-        chunk = lead.clause.chunk
-        after = [c for c in self.retriever.document_chunks(chunk.doc_id) if c.ordinal == chunk.ordinal + 1]
-        if not after:
+        after = self._beside(lead.clause.chunk, 1)
+        if after is None:
             return None
-        clause = _numbering(clauses, lead.clause)(after[0])
+        clause = _numbering(clauses, lead.clause)(after)
         qvec = self.embedder.embed_queries([fold(question)])[0]
         scored = score_units(question, qvec, intent, [clause], self.retriever.unit_vectors, self.cfg.answer,
                              self.retriever.aliases(question))

@@ -111,14 +111,15 @@ Step = tuple[Sequence[Scored], Sequence[Scored]]  # a procedure's step: its head
 # the steps of the procedure a unit's section describes ([] when the unit is in no such section): see
 # :meth:`rag.answer.Answerer._steps`
 Steps = Callable[[Scored], Sequence[Step]]
-# the closing unit of the clause before an item's, when that clause introduces the item's list (ends in a colon);
-# and the best unit of the clause after a lead-in's (the list it introduces)
-LeadIn = Callable[[Scored], "Scored | None"]
+# a unit of the clause beside a unit's in its document, taken there when retrieval missed it: the closing unit of the
+# clause before an item's that introduces its list (:meth:`rag.answer.Answerer._lead_in`), the best item of the list
+# after a lead-in (:meth:`rag.answer.Answerer._item_after`)
+Beside = Callable[[Scored], "Scored | None"]
 
 
 def choose(
     scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None = None,
-    steps: Steps | None = None, lead_in: LeadIn | None = None, item_after: LeadIn | None = None,
+    steps: Steps | None = None, lead_in: Beside | None = None, item_after: Beside | None = None,
 ) -> list[Scored]:
     """The units to quote for this kind of question (see the module docstring), an overlong one cut to where it
     states the fact asked (:func:`_focus`).
@@ -186,7 +187,7 @@ def _shared_run(a: str, b: str) -> int:
 
 def _choose(
     scored: Sequence[Scored], intent: Intent, cfg: AnswerConfig, next_items: NextItems | None,
-    steps: Steps | None, lead_in: LeadIn | None = None, item_after: LeadIn | None = None,
+    steps: Steps | None, lead_in: Beside | None = None, item_after: Beside | None = None,
 ) -> list[Scored]:
     if not scored:
         return []
@@ -274,7 +275,7 @@ def labelled_row(scored: Sequence[Scored], best: Scored, places: Sequence[str]) 
     return [s for s in rows if s.index < row.index and not _NUMBER_CELL.search(s.sentence)][-HEADER_ROWS:] + [row]
 
 
-def _introduction(scored: Sequence[Scored], item: Scored, lead_in: LeadIn | None = None) -> Scored | None:
+def _introduction(scored: Sequence[Scored], item: Scored, lead_in: Beside | None = None) -> Scored | None:
     """The unit introducing the list ``item`` opens (“…若同时符合下列条件中的一项,不受综合评价所得分值高低限制…:”,
     the last unit of the clause before it in its document, ending in a colon): the scored one when that clause was
     retrieved too, else ``lead_in``'s (“有高企证书还要60分吗” finds the item, and the rule it answers by is before it)."""
@@ -288,7 +289,7 @@ def _introduction(scored: Sequence[Scored], item: Scored, lead_in: LeadIn | None
     return last if last.clause.chunk.text.rstrip().endswith(("：", ":")) else None
 
 
-def _introduced(scored: Sequence[Scored], lead: Scored, item_after: LeadIn | None = None) -> Scored | None:
+def _introduced(scored: Sequence[Scored], lead: Scored, item_after: Beside | None = None) -> Scored | None:
     """The best-scored item of the list a clause's closing unit introduces (“…若同时符合下列条件中的一项,…:”): a unit
     of the next clause of its document (the chunker cut between them), scored when that clause was retrieved too,
     else ``item_after``'s."""
